@@ -1,0 +1,118 @@
+"""One typed, frozen configuration, loaded from ``EDITOR_*`` environment variables and flags.
+
+Unknown ``EDITOR_*`` variables and bad values fail at start-up with a message naming them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+
+class ConfigError(ValueError):
+    """A configuration key is unknown or its value is invalid."""
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything a process needs to know, with units in the names."""
+
+    host: str = "127.0.0.1"
+    http_port: int = 8000
+    ws_port: int = 8001
+    data_dir: Path = Path("data")
+    database_url: str = ""  # empty: sqlite:///{data_dir}/editor.db
+    public_ws_url: str = ""  # empty: ws://{host}:{ws_port}
+    jwt_secret: str = ""  # empty: generated once and kept in {data_dir}/jwt.key
+    jwt_issuer: str = "editor"
+    jwt_audience: str = "editor"
+    access_token_ttl_s: int = 15 * 60
+    refresh_token_ttl_s: int = 7 * 24 * 3600
+    hello_timeout_s: float = 10.0
+    max_message_bytes: int = 1024 * 1024
+    session_queue_messages: int = 256
+    batch_tick_s: float = 0.002
+    commit_batch_max_ops: int = 256
+    history_cache_ops: int = 2000
+    snapshot_every_ops: int = 500
+    log_poll_interval_s: float = 0.25
+    ping_timeout_s: float = 60.0
+    drain_timeout_s: float = 10.0
+    ops_per_second_limit: float = 200.0
+    ops_burst: int = 400
+    require_verified_email: bool = False
+    log_level: str = "info"
+    allowed_origins: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def effective_database_url(self) -> str:
+        """The database URL, defaulting to SQLite inside the data directory."""
+        return self.database_url or f"sqlite:///{self.data_dir / 'editor.db'}"
+
+    def with_overrides(self, **overrides: Any) -> Config:
+        """A copy with the given (already typed) fields replaced; ``None`` values are ignored."""
+        return dataclasses.replace(self, **{k: v for k, v in overrides.items() if v is not None})
+
+
+def _parse(name: str, raw: str, typ: Any) -> Any:
+    try:
+        if typ in (bool, "bool"):
+            lowered = raw.strip().lower()
+            if lowered in ("1", "true", "yes", "on"):
+                return True
+            if lowered in ("0", "false", "no", "off", ""):
+                return False
+            raise ValueError(raw)
+        if typ in (int, "int"):
+            return int(raw)
+        if typ in (float, "float"):
+            return float(raw)
+        if typ in (Path, "Path"):
+            return Path(raw)
+        if typ in ("tuple[str, ...]",):
+            return tuple(part.strip() for part in raw.split(",") if part.strip())
+        return raw
+    except ValueError:
+        raise ConfigError(f"EDITOR_{name.upper()}={raw!r} is not a valid {typ}") from None
+
+
+def load(environ: Mapping[str, str] | None = None, **overrides: Any) -> Config:
+    """Build a ``Config`` from ``EDITOR_*`` variables, then apply flag overrides."""
+    environ = os.environ if environ is None else environ
+    known = {f.name: f for f in fields(Config)}
+    values: dict[str, Any] = {}
+    for key, raw in environ.items():
+        if not key.startswith("EDITOR_"):
+            continue
+        name = key[len("EDITOR_"):].lower()
+        if name not in known:
+            raise ConfigError(
+                f"unknown setting {key}; known: "
+                + ", ".join(f"EDITOR_{n.upper()}" for n in sorted(known))
+            )
+        values[name] = _parse(name, raw, known[name].type)
+    cfg = Config(**values).with_overrides(**overrides)
+    _check(cfg)
+    return cfg
+
+
+def _check(cfg: Config) -> None:
+    for name in ("http_port", "ws_port"):
+        port = getattr(cfg, name)
+        if not 0 <= port <= 65535:
+            raise ConfigError(f"{name}={port} is not a TCP port")
+    for name in ("hello_timeout_s", "batch_tick_s", "log_poll_interval_s", "drain_timeout_s"):
+        if getattr(cfg, name) < 0:
+            raise ConfigError(f"{name} must not be negative")
+    for name in ("max_message_bytes", "session_queue_messages", "commit_batch_max_ops"):
+        if getattr(cfg, name) <= 0:
+            raise ConfigError(f"{name} must be positive")
+    url = cfg.effective_database_url
+    if not url.startswith("sqlite:///"):
+        raise ConfigError(
+            f"EDITOR_DATABASE_URL={url!r}: only sqlite:///PATH is supported by this build"
+        )

@@ -1,0 +1,115 @@
+"""Client frames parsed into typed values, and server frames encoded once (PROTOCOL.md §2).
+
+Pure: no I/O. Parsing raises ``BadRequest`` with a message that names the field.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from editor.errors import BadRequest
+
+CLIENT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+MAX_SEQ = 2**53 - 1
+
+
+@dataclass(frozen=True)
+class Hello:
+    token: str
+    client_id: str
+    version: int | None
+
+
+@dataclass(frozen=True)
+class OpFrame:
+    seq: int
+    version: int
+    delta: Any  # validated by the OT core, not here
+
+
+@dataclass(frozen=True)
+class CursorFrame:
+    version: int
+    index: int | None
+    length: int
+
+
+@dataclass(frozen=True)
+class Ping:
+    t: Any
+
+
+ClientFrame = Hello | OpFrame | CursorFrame | Ping
+_FIELDS = {
+    "hello": {"token", "client_id", "version"},
+    "op": {"seq", "version", "delta"},
+    "cursor": {"version", "index", "length"},
+    "ping": {"t"},
+}
+
+
+def _int(frame: dict[str, Any], name: str, *, minimum: int = 0) -> int:
+    value = frame[name]
+    if type(value) is not int or not minimum <= value <= MAX_SEQ:
+        raise BadRequest(f"'{name}' must be an integer >= {minimum}")
+    return value
+
+
+def parse(message: str | bytes) -> ClientFrame:
+    """Parse one client message into a frame, or raise ``BadRequest``."""
+    if isinstance(message, bytes):
+        raise BadRequest("frames are JSON text messages, not binary")
+    try:
+        frame = json.loads(message)
+    except ValueError:
+        raise BadRequest("the message is not valid JSON") from None
+    if not isinstance(frame, dict):
+        raise BadRequest("a client frame must be a JSON object")
+    kind = frame.get("type")
+    if not isinstance(kind, str) or kind not in _FIELDS:
+        raise BadRequest(f"unknown frame type {kind!r}")
+    missing = _FIELDS[kind] - frame.keys()
+    if missing:
+        raise BadRequest(f"'{kind}' frame is missing {', '.join(sorted(missing))}")
+    if kind == "hello":
+        token, client_id, version = frame["token"], frame["client_id"], frame["version"]
+        if not isinstance(token, str) or not token:
+            raise BadRequest("'token' must be a non-empty string")
+        if not isinstance(client_id, str) or not CLIENT_ID.fullmatch(client_id):
+            raise BadRequest("'client_id' must be 1-64 characters of [A-Za-z0-9_-]")
+        return Hello(token, client_id, None if version is None else _int(frame, "version"))
+    if kind == "op":
+        if not isinstance(frame["delta"], list):
+            raise BadRequest("'delta' must be a JSON array of ops")
+        return OpFrame(_int(frame, "seq", minimum=1), _int(frame, "version"), frame["delta"])
+    if kind == "cursor":
+        index = frame["index"]
+        return CursorFrame(
+            _int(frame, "version"),
+            None if index is None else _int(frame, "index"),
+            0 if index is None else _int(frame, "length"),
+        )
+    return Ping(frame["t"])
+
+
+def encode(frame: dict[str, Any]) -> str:
+    """Encode one server frame as compact JSON text."""
+    return json.dumps(frame, ensure_ascii=False, separators=(",", ":"))
+
+
+def pack(encoded_frames: list[str]) -> str:
+    """One WebSocket message for several encoded frames: the frame itself, or a JSON array."""
+    if len(encoded_frames) == 1:
+        return encoded_frames[0]
+    return "[" + ",".join(encoded_frames) + "]"
+
+
+def error(code: str, message: str, seq: int | None = None) -> str:
+    """An encoded ``error`` frame."""
+    frame: dict[str, Any] = {"type": "error", "code": code, "message": message}
+    if seq is not None:
+        frame["seq"] = seq
+    return encode(frame)

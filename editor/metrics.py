@@ -1,0 +1,20 @@
+"""Prometheus metrics of the editor, named by Prometheus conventions."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+SESSIONS = Gauge("editor_sessions", "Open WebSocket sessions")
+DOCUMENTS_LOADED = Gauge("editor_documents_loaded", "Documents held in memory by the engine")
+OPS_COMMITTED = Counter("editor_ops_committed_total", "Ops appended to the op log")
+OP_ERRORS = Counter("editor_op_errors_total", "Ops refused", ["code"])
+COMMIT_CONFLICTS = Counter(
+    "editor_commit_conflicts_total", "Group commits that lost the race for a version")
+COMMIT_SECONDS = Histogram(
+    "editor_commit_seconds", "Time from taking a batch to publishing it",
+    buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0))
+COMMIT_BATCH_OPS = Histogram(
+    "editor_commit_batch_ops", "Ops per group commit", buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256))
+WS_CLOSES = Counter("editor_ws_closes_total", "WebSocket sessions closed", ["code"])
+HTTP_REQUESTS = Counter(
+    "editor_http_requests_total", "HTTP requests answered", ["method", "status"])

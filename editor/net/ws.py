@@ -1,0 +1,284 @@
+"""The collaboration listener: one trio-websocket session per connection (PROTOCOL.md §2–§3).
+
+Each session is a small nursery: a reader, a writer fed by the session's bounded queue,
+and a heartbeat. Protocol decisions live in the engine and ``frames``; this is the shell.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any, NoReturn
+
+import trio
+from trio_websocket import ConnectionClosed, WebSocketConnection, WebSocketRequest, serve_websocket
+
+from editor import logs, metrics
+from editor.auth.tokens import InvalidToken, TokenIssuer
+from editor.config import Config
+from editor.engine.document import DocumentRuntime, Submission
+from editor.engine.engine import Engine
+from editor.engine.frames import CursorFrame, Hello, OpFrame, Ping, encode, error, pack, parse
+from editor.engine.session import Session
+from editor.errors import BadRequest, CloseCode
+from editor.store import Store
+
+log = logs.get(__name__)
+DOC_PATH = re.compile(r"/v1/docs/([A-Za-z0-9_-]{1,64})/ws")
+CATCH_UP_FRAMES_PER_MESSAGE = 100
+HEARTBEAT_INTERVAL_S = 30.0
+
+
+class _Fatal(Exception):
+    """End the session: send ``error`` (if a code is given) then close with ``close_code``."""
+
+    def __init__(self, close_code: int, code: str | None, message: str) -> None:
+        super().__init__(message)
+        self.close_code, self.code, self.message = close_code, code, message
+
+
+class CollabServer:
+    """Accepts WebSocket sessions and ties them to the engine's documents."""
+
+    def __init__(self, cfg: Config, engine: Engine, store: Store, tokens: TokenIssuer) -> None:
+        self.cfg = cfg
+        self.engine = engine
+        self.store = store
+        self.tokens = tokens
+        self.sessions: set[Session] = set()
+        self.accepting = True
+        self.connections = 0
+
+    async def serve(self, *, task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED
+                    ) -> NoReturn:
+        """Listen on the WS port; report the bound port once listening."""
+        async with trio.open_nursery() as nursery:
+            server = await nursery.start(
+                lambda *, task_status: serve_websocket(
+                    self._handle, self.cfg.host, self.cfg.ws_port, None,
+                    max_message_size=self.cfg.max_message_bytes,
+                    message_queue_size=4, connect_timeout=10, disconnect_timeout=5,
+                    task_status=task_status))
+            task_status.started(server.port)
+            await trio.sleep_forever()
+        raise AssertionError("unreachable")
+
+    async def drain(self) -> None:
+        """Refuse new sessions, close open ones with 1001, and wait until they are gone."""
+        self.accepting = False
+        for session in list(self.sessions):
+            session.close(CloseCode.GOING_AWAY, "the server is shutting down")
+        while self.connections:
+            await trio.sleep(0.01)
+
+    async def _handle(self, request: WebSocketRequest) -> None:
+        match = DOC_PATH.fullmatch(request.path.split("?", 1)[0])
+        if not match:
+            await request.reject(404, body=b"no such WebSocket endpoint\n")
+            return
+        if not self.accepting:
+            await request.reject(503, body=b"the server is shutting down\n")
+            return
+        origin = dict(request.headers).get(b"origin", b"").decode("latin-1")
+        if self.cfg.allowed_origins and origin and origin not in self.cfg.allowed_origins:
+            await request.reject(403, body=b"origin not allowed\n")
+            return
+        ws = await request.accept()
+        self.connections += 1
+        try:
+            await self._session(ws, match.group(1))
+        except* ConnectionClosed:
+            pass
+        except* _Fatal as group:
+            fatal = group.exceptions[0]
+            assert isinstance(fatal, _Fatal)
+            await self._close(ws, fatal.close_code, fatal.message, fatal.code)
+        except* Exception:
+            log.exception("session failed", extra={"doc_id": match.group(1)})
+            await self._close(ws, CloseCode.INTERNAL, "internal error", "internal")
+        finally:
+            self.connections -= 1
+
+    async def _close(self, ws: WebSocketConnection, close_code: int, message: str,
+                     code: str | None = None) -> None:
+        metrics.WS_CLOSES.labels(str(close_code)).inc()
+        with trio.move_on_after(2):
+            try:
+                if code is not None:
+                    await ws.send_message(error(code, message))
+                await ws.aclose(close_code, message[:120])
+            except ConnectionClosed:
+                pass
+
+    async def _hello(self, ws: WebSocketConnection) -> Hello:
+        with trio.move_on_after(self.cfg.hello_timeout_s):
+            message = await ws.get_message()
+            try:
+                frame = parse(message)
+            except BadRequest as exc:
+                raise _Fatal(CloseCode.BAD_REQUEST, "bad_request", exc.message) from None
+            if not isinstance(frame, Hello):
+                raise _Fatal(CloseCode.BAD_REQUEST, "bad_request", "'hello' must be the first frame")
+            return frame
+        raise _Fatal(CloseCode.HELLO_TIMEOUT, None, "no hello within the time limit")
+
+    async def _session(self, ws: WebSocketConnection, doc_id: str) -> None:
+        hello = await self._hello(ws)
+        try:
+            claims = self.tokens.verify(hello.token)
+        except InvalidToken as exc:
+            raise _Fatal(CloseCode.UNAUTHORIZED, "unauthorized", f"bad token: {exc}") from None
+        user = await self.store.user_by_id(claims.user_id)
+        if user is None:
+            raise _Fatal(CloseCode.UNAUTHORIZED, "unauthorized", "the user no longer exists")
+        role = await self.store.role_of(doc_id, user.id)
+        if role is None:
+            raise _Fatal(CloseCode.NOT_FOUND, "not_found", "no such document")
+        runtime = await self.engine.open(doc_id)
+        if hello.version is not None and hello.version > runtime.head:
+            raise _Fatal(CloseCode.BAD_VERSION, "bad_version",
+                         f"version {hello.version} is above the head {runtime.head}")
+        session = Session(doc_id, user.id, user.name, hello.client_id, role,
+                          self.cfg.session_queue_messages)
+        for other in list(runtime.sessions):
+            if (other.user_id, other.client_id) == (user.id, hello.client_id):
+                other.close(CloseCode.NORMAL, "replaced by a newer connection")
+        # Joining, reading the head, the snapshot and the peers happen without a checkpoint,
+        # so the session's queue holds exactly the frames from this head on.
+        head = runtime.join(session)
+        snapshot = runtime.content.to_delta() if hello.version is None else None
+        peers = runtime.peers(exclude=session)
+        self.sessions.add(session)
+        try:
+            await self._run_session(ws, runtime, session, hello, head, snapshot, peers)
+        finally:
+            self.sessions.discard(session)
+            runtime.leave(session)
+
+    async def _run_session(self, ws: WebSocketConnection, runtime: DocumentRuntime,
+                           session: Session, hello: Hello, head: int,
+                           snapshot: list[dict[str, Any]] | None,
+                           peers: list[dict[str, Any]]) -> None:
+        version = head if hello.version is None else hello.version
+        await ws.send_message(encode({
+            "type": "welcome", "doc_id": runtime.doc_id, "version": version, "head": head,
+            "snapshot": snapshot, "role": session.role, "user": session.user,
+            "client_id": session.client_id, "peers": peers if version == head else [],
+        }))
+        if version < head:
+            ops = await runtime.ops_since(version)
+            frames = [encode({"type": "op", "version": op.version, "delta": op.delta,
+                              "client_id": op.client_id, "user_id": op.user_id, "seq": op.seq})
+                      for op in ops if op.version < head]
+            frames += [encode(peer) for peer in peers]
+            for start in range(0, len(frames), CATCH_UP_FRAMES_PER_MESSAGE):
+                await ws.send_message(pack(frames[start:start + CATCH_UP_FRAMES_PER_MESSAGE]))
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self._read, ws, runtime, session)
+            nursery.start_soon(self._write, ws, session)
+            nursery.start_soon(self._heartbeat, ws, session)
+            await session.closed.wait()
+            nursery.cancel_scope.cancel()
+        assert session.close_code is not None
+        await self._flush_and_close(ws, session)
+
+    async def _flush_and_close(self, ws: WebSocketConnection, session: Session) -> None:
+        """Send what is still queued (the last error frame, say), then the close frame."""
+        assert session.close_code is not None
+        metrics.WS_CLOSES.labels(str(session.close_code)).inc()
+        with trio.move_on_after(2):
+            try:
+                while True:
+                    try:
+                        message = session.outbox.receive_nowait()
+                    except trio.WouldBlock:
+                        break
+                    await ws.send_message(message)
+                await ws.aclose(session.close_code, session.close_reason[:120])
+            except ConnectionClosed:
+                pass
+
+    async def _write(self, ws: WebSocketConnection, session: Session) -> None:
+        try:
+            async for message in session.outbox:
+                await ws.send_message(message)
+        except ConnectionClosed:
+            session.close(CloseCode.GOING_AWAY, "the connection was lost")
+
+    async def _heartbeat(self, ws: WebSocketConnection, session: Session) -> None:
+        while True:
+            await trio.sleep(HEARTBEAT_INTERVAL_S)
+            with trio.move_on_after(self.cfg.ping_timeout_s) as scope:
+                try:
+                    await ws.ping()
+                except ConnectionClosed:
+                    return
+            if scope.cancelled_caught:
+                session.close(CloseCode.GOING_AWAY, "no pong from the client")
+                return
+
+    async def _read(self, ws: WebSocketConnection, runtime: DocumentRuntime,
+                    session: Session) -> None:
+        bucket = _TokenBucket(self.cfg.ops_per_second_limit, self.cfg.ops_burst)
+        try:
+            while True:
+                message = await ws.get_message()
+                try:
+                    frame = parse(message)
+                except BadRequest as exc:
+                    session.deliver(error("bad_request", exc.message))
+                    session.close(CloseCode.BAD_REQUEST, exc.message)
+                    return
+                if isinstance(frame, OpFrame):
+                    if not await bucket.take():
+                        session.deliver(error("rate_limited", "too many ops; slow down"))
+                        session.close(CloseCode.RATE_LIMITED, "rate limited")
+                        return
+                    if session.role == "viewer":
+                        session.deliver(error("forbidden", "viewers cannot edit", frame.seq))
+                        continue
+                    await runtime.submit(Submission(session, frame.seq, frame.version,
+                                                    frame.delta))
+                elif isinstance(frame, CursorFrame):
+                    if frame.version > runtime.head:
+                        session.deliver(error("bad_version", f"cursor version {frame.version}"
+                                              f" is above the head {runtime.head}"))
+                        continue
+                    await runtime.set_cursor(session, frame.version, frame.index, frame.length)
+                elif isinstance(frame, Ping):
+                    session.deliver(encode({"type": "pong", "t": frame.t}))
+                else:
+                    session.deliver(error("bad_request", "'hello' was already sent"))
+                    session.close(CloseCode.BAD_REQUEST, "duplicate hello")
+                    return
+        except ConnectionClosed as exc:
+            reason = exc.reason
+            session.close(reason.code if reason else CloseCode.GOING_AWAY, "closed by the client")
+
+
+class _TokenBucket:
+    """Allows ``rate_per_s`` ops on average with bursts; slows the reader down before refusing."""
+
+    def __init__(self, rate_per_s: float, burst: int) -> None:
+        self.rate_per_s = rate_per_s
+        self.burst = burst
+        self.tokens = float(burst)
+        self.stamp = time.monotonic()
+        self.throttled_in_a_row = 0
+
+    async def take(self) -> bool:
+        """Wait for a token; ``False`` once the client has flooded past twice its burst."""
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate_per_s)
+        self.stamp = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            self.throttled_in_a_row = 0
+            return True
+        self.throttled_in_a_row += 1
+        if self.throttled_in_a_row > 2 * self.burst:
+            return False
+        await trio.sleep((1 - self.tokens) / self.rate_per_s)
+        self.tokens = 0.0
+        self.stamp = time.monotonic()
+        return True
