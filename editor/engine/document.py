@@ -292,7 +292,7 @@ class DocumentRuntime:
         return mark
 
     async def _version_of_seq(self, batch: _Batch, key: tuple[str, str], seq: int) -> int | None:
-        for sub, op in batch.committed:
+        for _, op in batch.committed:
             if (op.user_id, op.client_id, op.seq) == (*key, seq):
                 return op.version
         return await self.store.version_of_seq(self.doc_id, key[0], key[1], seq)

@@ -48,6 +48,7 @@ class CollabServer:
         self.sessions: set[Session] = set()
         self.accepting = True
         self.connections = 0
+        self._all_closed = trio.Event()
 
     async def serve(self, *, task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED
                     ) -> NoReturn:
@@ -68,8 +69,8 @@ class CollabServer:
         self.accepting = False
         for session in list(self.sessions):
             session.close(CloseCode.GOING_AWAY, "the server is shutting down")
-        while self.connections:
-            await trio.sleep(0.01)
+        if self.connections:
+            await self._all_closed.wait()
 
     async def _handle(self, request: WebSocketRequest) -> None:
         match = DOC_PATH.fullmatch(request.path.split("?", 1)[0])
@@ -98,6 +99,8 @@ class CollabServer:
             await self._close(ws, CloseCode.INTERNAL, "internal error", "internal")
         finally:
             self.connections -= 1
+            if not self.connections and not self.accepting:
+                self._all_closed.set()
 
     async def _close(self, ws: WebSocketConnection, close_code: int, message: str,
                      code: str | None = None) -> None:
@@ -118,7 +121,8 @@ class CollabServer:
             except BadRequest as exc:
                 raise _Fatal(CloseCode.BAD_REQUEST, "bad_request", exc.message) from None
             if not isinstance(frame, Hello):
-                raise _Fatal(CloseCode.BAD_REQUEST, "bad_request", "'hello' must be the first frame")
+                raise _Fatal(CloseCode.BAD_REQUEST, "bad_request",
+                             "'hello' must be the first frame")
             return frame
         raise _Fatal(CloseCode.HELLO_TIMEOUT, None, "no hello within the time limit")
 

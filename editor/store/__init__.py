@@ -6,8 +6,8 @@ from editor.store.base import (
     DocumentMeta,
     DuplicateEmail,
     InvalidRefresh,
-    RefreshReuse,
     Member,
+    RefreshReuse,
     Snapshot,
     Store,
     StoreError,
@@ -25,6 +25,7 @@ async def open_store(url: str) -> Store:
 
 
 __all__ = [
-    "CommittedOp", "Delta", "DocumentMeta", "DuplicateEmail", "InvalidRefresh", "RefreshReuse", "Member", "Snapshot", "Store",
-    "StoreError", "Unavailable", "User", "VersionConflict", "open_store",
+    "CommittedOp", "Delta", "DocumentMeta", "DuplicateEmail", "InvalidRefresh", "Member",
+    "RefreshReuse", "Snapshot", "Store", "StoreError", "Unavailable", "User", "VersionConflict",
+    "open_store",
 ]

@@ -1,0 +1,95 @@
+"""Accounts and sign-in: register, login, refresh-token rotation, logout."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from editor.auth.passwords import MIN_PASSWORD_CHARS, hash_password, verify_password
+from editor.auth.tokens import TokenIssuer
+from editor.errors import BadRequest, Conflict, Forbidden, Unauthorized
+from editor.store import DuplicateEmail, InvalidRefresh, Store, User
+
+EMAIL = re.compile(r"[^@\s\x00-\x1f]{1,64}@[^@\s\x00-\x1f]{1,255}\.[^@\s\x00-\x1f]{1,63}")
+MAX_NAME_CHARS = 200
+MAX_PASSWORD_CHARS = 1024
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    """What login and refresh answer."""
+
+    access_token: str
+    refresh_token: str
+    expires_in: int
+
+    def to_json(self) -> dict[str, object]:
+        """The REST body."""
+        return {"access_token": self.access_token, "refresh_token": self.refresh_token,
+                "token_type": "bearer", "expires_in": self.expires_in}
+
+
+def _hash_refresh(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class AuthService:
+    """The account rules of PROTOCOL.md §4, on top of the store and the token issuer."""
+
+    def __init__(self, store: Store, tokens: TokenIssuer, *, refresh_ttl_s: int,
+                 require_verified_email: bool, clock: Callable[[], float] = time.time) -> None:
+        self.store = store
+        self.tokens = tokens
+        self.refresh_ttl_s = refresh_ttl_s
+        self.require_verified_email = require_verified_email
+        self.clock = clock
+
+    async def register(self, email: str, password: str, name: str) -> User:
+        """Create an account; emails are unique case-insensitively."""
+        email = email.strip()
+        if not EMAIL.fullmatch(email):
+            raise BadRequest("'email' is not a valid email address", code="validation")
+        if not MIN_PASSWORD_CHARS <= len(password) <= MAX_PASSWORD_CHARS:
+            raise BadRequest(f"'password' must have {MIN_PASSWORD_CHARS} to"
+                             f" {MAX_PASSWORD_CHARS} characters", code="validation")
+        name = name.strip()
+        if not 1 <= len(name) <= MAX_NAME_CHARS or not name.isprintable():
+            raise BadRequest(f"'name' must have 1 to {MAX_NAME_CHARS} printable characters",
+                             code="validation")
+        try:
+            return await self.store.create_user(email, name, hash_password(password))
+        except DuplicateEmail:
+            raise Conflict("an account with this email exists", code="email_taken") from None
+
+    async def login(self, email: str, password: str) -> TokenPair:
+        """Check the password (same cost whether or not the email exists) and issue tokens."""
+        user = await self.store.user_by_email(email.strip())
+        if not verify_password(user.password_hash if user else None, password) or user is None:
+            raise Unauthorized("wrong email or password", code="invalid_credentials")
+        if self.require_verified_email and not user.email_verified:
+            raise Forbidden("verify your email address first", code="email_not_verified")
+        return await self._issue(user.id, uuid.uuid4().hex)
+
+    async def refresh(self, refresh_token: str) -> TokenPair:
+        """Spend a refresh token for a new pair in the same family."""
+        try:
+            user_id, family_id = await self.store.spend_refresh_token(
+                _hash_refresh(refresh_token), self.clock())
+        except InvalidRefresh as exc:
+            raise Unauthorized(str(exc), code="invalid_refresh_token") from None
+        return await self._issue(user_id, family_id)
+
+    async def logout(self, refresh_token: str) -> None:
+        """Revoke the refresh token's family."""
+        await self.store.revoke_refresh_family(_hash_refresh(refresh_token), self.clock())
+
+    async def _issue(self, user_id: str, family_id: str) -> TokenPair:
+        refresh_token = secrets.token_urlsafe(32)
+        await self.store.add_refresh_token(_hash_refresh(refresh_token), family_id, user_id,
+                                           self.clock() + self.refresh_ttl_s)
+        return TokenPair(self.tokens.issue(user_id), refresh_token, self.tokens.ttl_s)

@@ -1,0 +1,68 @@
+"""The ``editor`` command."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import trio
+
+from editor import __version__, logs
+from editor.config import ConfigError, load
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from editor.serve import Endpoints, serve
+
+    cfg = load(host=args.host, http_port=args.port, ws_port=args.ws_port, data_dir=args.data_dir)
+    logs.configure(cfg.log_level)
+
+    data_dir = Path(cfg.data_dir).resolve()
+
+    async def main() -> None:
+        async with trio.open_nursery() as nursery:
+            endpoints: Endpoints = await nursery.start(serve, cfg)
+            print(f"editor {__version__} serving\n"
+                  f"  web page and REST API: {endpoints.http_url}\n"
+                  f"  WebSocket (collaboration): {endpoints.ws_url}\n"
+                  f"  data directory: {data_dir}\n"
+                  "Press Ctrl+C to stop.", flush=True)
+
+    trio.run(main)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``editor``."""
+    parser = argparse.ArgumentParser(
+        prog="editor", description="A real-time collaborative text editor.",
+        epilog="Settings also come from EDITOR_* environment variables (see docs/operations.md).")
+    parser.add_argument("--version", action="version", version=f"editor {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    serve = commands.add_parser(
+        "serve", help="run everything in one process on embedded defaults (SQLite, a folder)",
+        description="Run the web page, REST API and WebSocket collaboration in one process.")
+    serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="HTTP port (default 8000; 0 picks a free one)")
+    serve.add_argument("--ws-port", type=int,
+                       help="WebSocket port (default 8001; 0 picks a free one)")
+    serve.add_argument("--data-dir", type=Path, help="where the database lives (default ./data)")
+    serve.set_defaults(run=_serve)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``editor`` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.run(args))
+    except ConfigError as exc:
+        print(f"editor: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,175 @@
+"""The Quart-Trio application: shared plumbing (errors, auth, bodies, headers) and the routes.
+
+Route handlers live in ``routes_auth`` and ``routes_docs``; this module wires them with
+the JSON error shape of PROTOCOL.md §4 and serves the web page.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from quart import Response, current_app, request, send_from_directory
+from quart_trio import QuartTrio
+from werkzeug.exceptions import HTTPException
+
+from editor import __version__, logs, metrics
+from editor.auth.service import AuthService
+from editor.auth.tokens import InvalidToken, TokenIssuer
+from editor.config import Config
+from editor.engine.engine import Engine
+from editor.errors import BadRequest, EditorError, Unauthorized
+from editor.net import webassets
+from editor.store import Store, User
+
+log = logs.get(__name__)
+MAX_BODY_BYTES = 6 * 1024 * 1024
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+
+
+@dataclass
+class Services:
+    """What the routes use, attached to the app as ``app.services``."""
+
+    cfg: Config
+    store: Store
+    engine: Engine
+    tokens: TokenIssuer
+    auth: AuthService
+    ws_url: str
+
+
+def services() -> Services:
+    """The services of the running app."""
+    return current_app.services  # type: ignore[attr-defined,no-any-return]
+
+
+async def json_body(required: set[str], optional: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """The request's JSON object; unknown or missing fields are a 400."""
+    raw = await request.get_data()
+    try:
+        body = json.loads(raw or b"null")
+    except (ValueError, UnicodeDecodeError):
+        raise BadRequest("the body is not valid JSON", code="validation") from None
+    if not isinstance(body, dict):
+        raise BadRequest("the body must be a JSON object", code="validation")
+    unknown = body.keys() - required - optional
+    if unknown:
+        raise BadRequest(f"unknown fields: {', '.join(sorted(unknown))}", code="validation")
+    missing = required - body.keys()
+    if missing:
+        raise BadRequest(f"missing fields: {', '.join(sorted(missing))}", code="validation")
+    return body
+
+
+def string_field(body: dict[str, Any], name: str, *, max_chars: int = 10_000) -> str:
+    """A string field of a body, bounded in length."""
+    value = body.get(name)
+    if not isinstance(value, str) or len(value) > max_chars:
+        raise BadRequest(f"'{name}' must be a string of at most {max_chars} characters",
+                         code="validation")
+    return value
+
+
+async def current_user() -> User:
+    """The user of the bearer token, or 401."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthorized("missing bearer token")
+    svc = services()
+    try:
+        claims = svc.tokens.verify(token.strip())
+    except InvalidToken as exc:
+        raise Unauthorized(f"bad token: {exc}") from None
+    user = await svc.store.user_by_id(claims.user_id)
+    if user is None:
+        raise Unauthorized("the user no longer exists")
+    return user
+
+
+def create_app(svc: Services) -> QuartTrio:
+    """The REST API, health, config, metrics and the web page."""
+    from editor.net.routes_auth import auth_routes
+    from editor.net.routes_docs import document_routes
+
+    app = QuartTrio(__name__, static_folder=None)
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    app.services = svc  # type: ignore[attr-defined]
+    app.register_blueprint(auth_routes)
+    app.register_blueprint(document_routes)
+
+    @app.before_request
+    async def read_body_first() -> None:
+        # Hypercorn keep-alive: answering before the body is read stalls the next request.
+        if request.content_length:
+            await request.get_data()
+
+    @app.after_request
+    async def decorate(response: Response) -> Response:
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        metrics.HTTP_REQUESTS.labels(request.method, str(response.status_code)).inc()
+        return response
+
+    @app.errorhandler(EditorError)
+    async def editor_error(exc: EditorError) -> tuple[dict[str, Any], int, dict[str, str]]:
+        headers = {}
+        if exc.status == 429:
+            headers["Retry-After"] = str(max(1, int(getattr(exc, "retry_after_s", 1))))
+        return exc.to_json(), exc.status, headers
+
+    @app.errorhandler(HTTPException)
+    async def http_error(exc: HTTPException) -> tuple[dict[str, Any], int]:
+        status = exc.code or 500
+        code = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(
+            status, "bad_request")
+        return {"error": {"code": code, "message": exc.description or exc.name}}, status
+
+    @app.errorhandler(Exception)
+    async def unexpected(exc: Exception) -> tuple[dict[str, Any], int]:
+        log.exception("request failed", extra={"path": request.path})
+        return {"error": {"code": "internal", "message": "internal server error"}}, 500
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz")
+    async def readyz() -> tuple[dict[str, str], int]:
+        try:
+            await services().store.ping()
+        except Exception as exc:
+            return {"status": "unavailable", "reason": str(exc)}, 503
+        return {"status": "ready"}, 200
+
+    @app.get("/v1/config")
+    async def config() -> dict[str, str]:
+        return {"ws_url": services().ws_url, "version": __version__}
+
+    @app.get("/metrics")
+    async def metrics_text() -> Response:
+        return Response(generate_latest(), content_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/static/<path:name>")
+    async def static_file(name: str) -> Response:
+        return await send_from_directory(webassets.dist_dir(), name)
+
+    @app.get("/")
+    @app.get("/login")
+    @app.get("/register")
+    @app.get("/d/<doc_id>")
+    async def page(doc_id: str | None = None) -> Response:
+        if not webassets.assets_present():
+            return Response(webassets.MISSING_ASSETS_MESSAGE, status=503,
+                            content_type="text/plain; charset=utf-8")
+        return await send_from_directory(webassets.dist_dir(), "index.html")
+
+    return app

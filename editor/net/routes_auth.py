@@ -1,0 +1,55 @@
+"""REST routes of ``/v1/auth``: register, login, refresh, logout, me."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from quart import Blueprint
+
+from editor.net.http import current_user, json_body, services, string_field
+
+auth_routes = Blueprint("auth", __name__, url_prefix="/v1/auth")
+
+
+@auth_routes.post("/register")
+async def register() -> tuple[dict[str, Any], int]:
+    """Create an account → 201 ``{user}``."""
+    body = await json_body({"email", "password", "name"})
+    user = await services().auth.register(
+        string_field(body, "email", max_chars=320),
+        string_field(body, "password", max_chars=1024),
+        string_field(body, "name", max_chars=200),
+    )
+    return {"user": user.public()}, 201
+
+
+@auth_routes.post("/login")
+async def login() -> dict[str, Any]:
+    """Email and password → an access and refresh token pair."""
+    body = await json_body({"email", "password"})
+    pair = await services().auth.login(
+        string_field(body, "email", max_chars=320), string_field(body, "password", max_chars=1024))
+    return pair.to_json()
+
+
+@auth_routes.post("/refresh")
+async def refresh() -> dict[str, Any]:
+    """Spend a refresh token for a new pair."""
+    body = await json_body({"refresh_token"})
+    pair = await services().auth.refresh(string_field(body, "refresh_token", max_chars=512))
+    return pair.to_json()
+
+
+@auth_routes.post("/logout")
+async def logout() -> tuple[str, int]:
+    """Revoke the refresh token's family."""
+    await current_user()
+    body = await json_body({"refresh_token"})
+    await services().auth.logout(string_field(body, "refresh_token", max_chars=512))
+    return "", 204
+
+
+@auth_routes.get("/me")
+async def me() -> dict[str, Any]:
+    """The signed-in user."""
+    return (await current_user()).public()

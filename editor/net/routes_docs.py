@@ -1,0 +1,207 @@
+"""REST routes of ``/v1/documents``: create, list, get, rename, delete, members."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from quart import Blueprint, request
+
+from editor import ot
+from editor.errors import BadRequest, Forbidden, InvalidOpError, NotFound, TooLargeError
+from editor.net.http import current_user, json_body, services, string_field
+from editor.store import DocumentMeta, User
+from editor.store.base import ROLES
+from editor.store.sqlite import decode_cursor, encode_cursor
+
+document_routes = Blueprint("documents", __name__, url_prefix="/v1/documents")
+MAX_TITLE_CHARS = 500
+MAX_PAGE = 100
+EMPTY_DOCUMENT = [{"insert": "\n"}]
+
+
+def _iso(epoch_s: float) -> str:
+    millis = int(epoch_s % 1 * 1000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(epoch_s)) + f".{millis:03d}Z"
+
+
+def _meta_json(meta: DocumentMeta, role: str) -> dict[str, Any]:
+    return {"id": meta.id, "title": meta.title, "owner_id": meta.owner_id, "role": role,
+            "version": meta.head, "created_at": _iso(meta.created_at),
+            "updated_at": _iso(meta.updated_at)}
+
+
+def _title(body: dict[str, Any]) -> str:
+    title = string_field(body, "title", max_chars=MAX_TITLE_CHARS)
+    if not title.isprintable():
+        raise BadRequest("'title' must not contain control characters", code="validation")
+    return title
+
+
+def _initial_content(value: Any) -> list[dict[str, Any]]:
+    """Creation content: a Delta of inserts, or plain text; it must end with a newline."""
+    if value is None:
+        return list(EMPTY_DOCUMENT)
+    if isinstance(value, str):
+        value = [{"insert": value if value.endswith("\n") else value + "\n"}]
+    if not isinstance(value, list) or any(not isinstance(op, dict) or "insert" not in op
+                                          for op in value):
+        raise BadRequest("'content' must be text or a Delta made only of inserts",
+                         code="validation")
+    try:
+        ot.validate(value, EMPTY_DOCUMENT)
+        content = ot.apply(EMPTY_DOCUMENT, value)
+    except ot.TooLarge as exc:
+        raise TooLargeError(str(exc)) from None
+    except ot.InvalidOp as exc:
+        raise InvalidOpError(f"'content': {exc}") from None
+    # Inserting before the empty document's newline leaves one newline too many.
+    return ot.compose(content, [{"retain": ot.length(content) - 1}, {"delete": 1}]) \
+        if ot.length(content) > 1 else content
+
+
+async def document_with_role(doc_id: str, user: User) -> tuple[DocumentMeta, str]:
+    """The live document and the user's role on it, or 404 (also when the user has none)."""
+    store = services().store
+    meta = await store.document(doc_id)
+    role = await store.role_of(doc_id, user.id) if meta and not meta.deleted else None
+    if meta is None or role is None:
+        raise NotFound("no such document")
+    return meta, role
+
+
+def require(role: str, *allowed: str) -> None:
+    """403 unless ``role`` is one of ``allowed``."""
+    if role not in allowed:
+        raise Forbidden(f"this needs the role {' or '.join(allowed)}; you are {role}")
+
+
+@document_routes.post("")
+async def create() -> tuple[dict[str, Any], int]:
+    """Create a document owned by the caller."""
+    user = await current_user()
+    body = await json_body({"title"}, frozenset({"content"}))
+    title = _title(body)
+    content = _initial_content(body.get("content"))
+    meta = await services().store.create_document(user.id, title, content)
+    return _meta_json(meta, "owner"), 201
+
+
+@document_routes.get("")
+async def list_documents() -> dict[str, Any]:
+    """The caller's documents, most recently updated first, paginated with a cursor."""
+    user = await current_user()
+    try:
+        limit = int(request.args.get("limit", "50"))
+    except ValueError:
+        raise BadRequest("'limit' must be an integer", code="validation") from None
+    if not 1 <= limit <= MAX_PAGE:
+        raise BadRequest(f"'limit' must be between 1 and {MAX_PAGE}", code="validation")
+    after = None
+    if "cursor" in request.args:
+        after = decode_cursor(request.args["cursor"])
+        if after is None:
+            raise BadRequest("'cursor' is not a cursor this server gave out", code="validation")
+    rows = await services().store.list_documents(user.id, limit + 1, after)
+    items = [_meta_json(meta, role) for meta, role in rows[:limit]]
+    next_cursor = None
+    if len(rows) > limit:
+        last = rows[limit - 1][0]
+        next_cursor = encode_cursor(last.updated_at, last.id)
+    return {"items": items, "next_cursor": next_cursor}
+
+
+@document_routes.get("/<doc_id>")
+async def get(doc_id: str) -> dict[str, Any]:
+    """The metadata, content and version of a document."""
+    user = await current_user()
+    meta, role = await document_with_role(doc_id, user)
+    runtime = services().engine.documents.get(doc_id)
+    if runtime is not None:
+        version, content = runtime.head, runtime.content.to_delta()
+    else:
+        version, content = await content_at(doc_id, None)
+    return {**_meta_json(meta, role), "version": version, "content": content}
+
+
+async def content_at(doc_id: str, version: int | None) -> tuple[int, list[dict[str, Any]]]:
+    """The content at ``version`` (the head when ``None``): nearest snapshot plus ops."""
+    store = services().store
+    head = await store.head(doc_id)
+    target = head if version is None else version
+    snapshot = await store.latest_snapshot(doc_id, at_most=target)
+    doc = ot.Document.from_delta(snapshot.content)
+    for op in await store.read_ops(doc_id, snapshot.version, target):
+        doc = doc.apply(op.delta)
+    return target, doc.to_delta()
+
+
+@document_routes.patch("/<doc_id>")
+async def rename(doc_id: str) -> dict[str, Any]:
+    """Change the title (editor or owner)."""
+    user = await current_user()
+    body = await json_body(set(), frozenset({"title"}))
+    meta, role = await document_with_role(doc_id, user)
+    require(role, "editor", "owner")
+    if "title" in body:
+        await services().store.set_title(doc_id, _title(body))
+    meta, role = await document_with_role(doc_id, user)
+    return _meta_json(meta, role)
+
+
+@document_routes.delete("/<doc_id>")
+async def delete(doc_id: str) -> tuple[str, int]:
+    """Soft-delete (owner only); open sessions close with 4404."""
+    user = await current_user()
+    _, role = await document_with_role(doc_id, user)
+    require(role, "owner")
+    await services().store.delete_document(doc_id)
+    services().engine.document_deleted(doc_id)
+    return "", 204
+
+
+@document_routes.get("/<doc_id>/members")
+async def members(doc_id: str) -> list[dict[str, Any]]:
+    """Everyone with a role on the document."""
+    user = await current_user()
+    await document_with_role(doc_id, user)
+    return [{"user_id": m.user_id, "email": m.email, "name": m.name, "role": m.role}
+            for m in await services().store.members(doc_id)]
+
+
+@document_routes.put("/<doc_id>/members/<email>")
+async def put_member(doc_id: str, email: str) -> dict[str, Any]:
+    """Give a user a role (owner only); open sessions see the change at once."""
+    user = await current_user()
+    body = await json_body({"role"})
+    meta, role = await document_with_role(doc_id, user)
+    require(role, "owner")
+    new_role = body["role"]
+    if new_role not in ROLES:
+        raise BadRequest(f"'role' must be one of {', '.join(ROLES)}", code="validation")
+    store = services().store
+    member = await store.user_by_email(email)
+    if member is None:
+        raise NotFound("no user with this email")
+    if member.id == meta.owner_id and new_role != "owner":
+        raise BadRequest("the owner's role cannot be changed", code="validation")
+    await store.set_member(doc_id, member.id, new_role)
+    services().engine.set_role(doc_id, member.id, new_role)
+    return {"user_id": member.id, "email": member.email, "name": member.name, "role": new_role}
+
+
+@document_routes.delete("/<doc_id>/members/<email>")
+async def delete_member(doc_id: str, email: str) -> tuple[str, int]:
+    """Take a user's role away (owner only); their open sessions close with 4403."""
+    user = await current_user()
+    meta, role = await document_with_role(doc_id, user)
+    require(role, "owner")
+    store = services().store
+    member = await store.user_by_email(email)
+    if member is None or not await store.role_of(doc_id, member.id):
+        raise NotFound("this user has no role on the document")
+    if member.id == meta.owner_id:
+        raise BadRequest("the owner cannot be removed", code="validation")
+    await store.remove_member(doc_id, member.id)
+    services().engine.set_role(doc_id, member.id, None)
+    return "", 204

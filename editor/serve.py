@@ -1,0 +1,116 @@
+"""`editor serve`: the whole editor in one process on embedded defaults.
+
+One ``trio.run``, one nursery: the engine, the WebSocket listener and the HTTP listener.
+SIGINT/SIGTERM drain: stop accepting, close sessions with 1001, let committers finish.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+import trio
+from hypercorn.config import Config as HypercornConfig
+from hypercorn.trio import serve as hypercorn_serve
+
+from editor import logs
+from editor.auth.service import AuthService
+from editor.auth.tokens import TokenIssuer, new_secret
+from editor.config import Config
+from editor.engine.engine import Engine
+from editor.net.http import Services, create_app
+from editor.net.ws import CollabServer
+from editor.store import open_store
+
+log = logs.get(__name__)
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """Where a running server listens."""
+
+    http_url: str
+    ws_url: str
+
+
+def signing_secret(cfg: Config) -> str:
+    """The JWT secret: configured, or generated once and kept in the data directory."""
+    if cfg.jwt_secret:
+        return cfg.jwt_secret
+    path = Path(cfg.data_dir) / "jwt.key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(new_secret())
+    return path.read_text().strip()
+
+
+def token_issuer(cfg: Config) -> TokenIssuer:
+    """The access-token issuer for this configuration."""
+    secret = signing_secret(cfg).encode()
+    kid = hashlib.sha256(secret).hexdigest()[:12]
+    return TokenIssuer({kid: secret}, kid, issuer=cfg.jwt_issuer, audience=cfg.jwt_audience,
+                       ttl_s=cfg.access_token_ttl_s)
+
+
+async def serve(cfg: Config, *, stop: trio.Event | None = None,
+                task_status: trio.TaskStatus[Endpoints] = trio.TASK_STATUS_IGNORED) -> None:
+    """Run everything until SIGINT/SIGTERM (or ``stop``), then drain and return."""
+    await trio.Path(cfg.data_dir).mkdir(parents=True, exist_ok=True)
+    store = await open_store(cfg.effective_database_url)
+    tokens = token_issuer(cfg)
+    engine = Engine(cfg, store)
+    collab = CollabServer(cfg, engine, store, tokens)
+    http_stopped = trio.Event()
+    try:
+        async with trio.open_nursery() as nursery:
+            await nursery.start(engine.run)
+            ws_port = await nursery.start(collab.serve)
+            ws_url = cfg.public_ws_url or f"ws://{cfg.host}:{ws_port}"
+            auth = AuthService(store, tokens, refresh_ttl_s=cfg.refresh_token_ttl_s,
+                               require_verified_email=cfg.require_verified_email)
+            app = create_app(Services(cfg, store, engine, tokens, auth, ws_url))
+            hconfig = HypercornConfig()
+            hconfig.bind = [f"{cfg.host}:{cfg.http_port}"]
+            hconfig.backlog = 1024
+            hconfig.accesslog = None
+            hconfig.graceful_timeout = cfg.drain_timeout_s
+            binds = await nursery.start(partial(
+                hypercorn_serve, app, hconfig, shutdown_trigger=http_stopped.wait))
+            endpoints = Endpoints(binds[0], ws_url)
+            log.info("serving", extra={"http_url": endpoints.http_url, "ws_url": ws_url,
+                                       "data_dir": str(cfg.data_dir)})
+            task_status.started(endpoints)
+            await _wait_for_stop(stop)
+            log.info("draining")
+            with trio.move_on_after(cfg.drain_timeout_s):
+                await collab.drain()
+            http_stopped.set()
+            await engine.stop()
+            log.info("stopped")
+            nursery.cancel_scope.cancel()
+    finally:
+        with trio.CancelScope(shield=True):
+            await store.close()
+
+
+async def _wait_for_stop(stop: trio.Event | None) -> None:
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async with trio.open_nursery() as nursery:
+            if stop is not None:
+                async def on_event() -> None:
+                    await stop.wait()
+                    nursery.cancel_scope.cancel()
+                nursery.start_soon(on_event)
+
+            async def on_signal() -> None:
+                async for signum in signals:
+                    log.info("signal", extra={"signal": signal.Signals(signum).name})
+                    nursery.cancel_scope.cancel()
+                    return
+            nursery.start_soon(on_signal)
