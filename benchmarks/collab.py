@@ -1,0 +1,228 @@
+"""Load benchmark of `editor serve` with simulated SDK clients in separate processes.
+
+    python -m benchmarks.collab S1            # or S2, S3, S4, all
+    python -m benchmarks.collab S2 --duration 10 --client-procs 2
+
+The server runs as a real `editor serve` subprocess on a fresh data directory, pinned to
+CPU 0 when the machine has more than one; client processes are pinned to the other CPUs.
+Prints committed ops/s, ack and fan-out latency percentiles, convergence, server CPU seconds
+and peak RSS. Every ack is durable (SQLite WAL, synchronous=FULL). See docs/performance.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.support.servers import LiveServer
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One load shape."""
+
+    name: str
+    documents: int
+    clients_per_document: int
+    rate_per_s: float  # edits per second per client; 0 = next edit as soon as acked
+    duration_s: float
+    observers_per_document: int = 3
+
+
+SCENARIOS = {
+    "S1": Scenario("S1: 1 document, 10 clients, 10 edits/s each", 1, 10, 10.0, 20.0),
+    "S2": Scenario("S2: 1 document, 50 clients, next edit on ack", 1, 50, 0.0, 20.0),
+    "S3": Scenario("S3: 100 documents x 5 clients x 2 edits/s", 100, 5, 2.0, 30.0, 2),
+    "S4": Scenario("S4: 5,000 sessions on 100 documents, 1 edit per 20 s", 100, 50, 0.05, 40.0,
+                   2),
+}
+
+
+def _percentiles(values: list[float]) -> str:
+    if not values:
+        return "n/a"
+    ordered = sorted(values)
+
+    def at(q: float) -> float:
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+    return f"p50 {at(0.50):.2f} ms  p95 {at(0.95):.2f} ms  p99 {at(0.99):.2f} ms  (n={len(values)})"
+
+
+def _proc_stats(pid: int) -> tuple[float, int, int]:
+    """CPU seconds, current RSS and peak RSS (bytes) of a process."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    cpu_s = (int(fields[11]) + int(fields[12])) / ticks
+    status = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text()
+                  .splitlines() if ":" in line)
+    return cpu_s, int(status["VmRSS"].split()[0]) * 1024, int(status["VmHWM"].split()[0]) * 1024
+
+
+def _pin(pid: int, cpus: set[int]) -> None:
+    try:
+        os.sched_setaffinity(pid, cpus)
+    except OSError:
+        pass
+
+
+def _setup(server: LiveServer, scenario: Scenario) -> list[dict[str, Any]]:
+    """Users and documents: one account per client, everyone editor on their document."""
+    sessions: list[dict[str, Any]] = []
+    with httpx.Client(base_url=server.http_url, timeout=30) as http:
+        def account(name: str) -> tuple[str, str]:
+            email = f"{name}@bench.test"
+            body = {"email": email, "password": "benchmark-password", "name": name}
+            http.post("/v1/auth/register", json=body).raise_for_status()
+            tokens = http.post("/v1/auth/login", json={"email": email,
+                                                        "password": body["password"]})
+            tokens.raise_for_status()
+            return email, tokens.json()["access_token"]
+
+        owner_email, owner_token = account("owner")
+        writers = [account(f"writer{i}") for i in range(min(scenario.clients_per_document, 50))]
+        headers = {"Authorization": f"Bearer {owner_token}"}
+        for d in range(scenario.documents):
+            doc = http.post("/v1/documents", json={"title": f"bench {d}", "content": "start"},
+                            headers=headers)
+            doc.raise_for_status()
+            doc_id = doc.json()["id"]
+            for email, _ in writers:
+                http.put(f"/v1/documents/{doc_id}/members/{email}", json={"role": "editor"},
+                         headers=headers).raise_for_status()
+            for c in range(scenario.clients_per_document):
+                _, token = writers[c % len(writers)]
+                sessions.append({"doc_id": doc_id, "token": token, "client_id": f"d{d}c{c}",
+                                 "observer": c < scenario.observers_per_document})
+    return sessions
+
+
+def run(scenario: Scenario, client_procs: int, duration_s: float | None) -> dict[str, Any]:
+    """Run one scenario and return its figures."""
+    duration = duration_s or scenario.duration_s
+    cpus = sorted(os.sched_getaffinity(0))
+    server_cpus = {cpus[0]}
+    client_cpus = set(cpus[1:]) or server_cpus
+    with tempfile.TemporaryDirectory(prefix="editor-bench-") as tmp:
+        server = LiveServer(Path(tmp) / "data", env={"EDITOR_LOG_LEVEL": "warning"})
+        server.start()
+        assert server.process is not None
+        pid = server.process.pid
+        _pin(pid, server_cpus)
+        try:
+            sessions = _setup(server, scenario)
+            cpu_before, rss_before, _ = _proc_stats(pid)
+            procs = []
+            for i in range(client_procs):
+                spec = {"ws_url": server.ws_url, "rate_per_s": scenario.rate_per_s,
+                        "duration_s": duration, "settle_s": 1.0, "connect_timeout_s": 120,
+                        "sessions": sessions[i::client_procs]}
+                proc = subprocess.Popen([sys.executable, "-m", "benchmarks.collab_worker"],
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+                _pin(proc.pid, client_cpus)
+                assert proc.stdin is not None
+                proc.stdin.write(json.dumps(spec) + "\n")
+                proc.stdin.flush()
+                procs.append(proc)
+            connected = 0
+            for proc in procs:
+                assert proc.stdout is not None
+                connected += json.loads(proc.stdout.readline())["ready"]
+            _, rss_connected, _ = _proc_stats(pid)
+            cpu_start, _, _ = _proc_stats(pid)
+            started = time.monotonic()
+            for proc in procs:
+                assert proc.stdin is not None
+                proc.stdin.write("go\n")
+                proc.stdin.flush()
+            reports = []
+            for proc in procs:
+                out, _ = proc.communicate(timeout=duration + 120)
+                reports.append(json.loads(out.strip().splitlines()[-1]))
+            elapsed = time.monotonic() - started
+            cpu_end, _, peak_rss = _proc_stats(pid)
+            heads, contents = _final_state(server, sessions)
+        finally:
+            server.stop()
+    return _summarise(scenario, reports, sessions, connected, duration, elapsed, heads, contents,
+                      cpu_end - cpu_start, cpu_end - cpu_before, peak_rss,
+                      rss_connected - rss_before)
+
+
+def _final_state(server: LiveServer, sessions: list[dict[str, Any]]
+                 ) -> tuple[dict[str, int], dict[str, str]]:
+    import hashlib
+
+    heads, contents = {}, {}
+    token = sessions[0]["token"]
+    with httpx.Client(base_url=server.http_url, timeout=30,
+                      headers={"Authorization": f"Bearer {token}"}) as http:
+        for doc_id in sorted({s["doc_id"] for s in sessions}):
+            body = http.get(f"/v1/documents/{doc_id}").json()
+            heads[doc_id] = body["version"]
+            contents[doc_id] = hashlib.sha256(
+                json.dumps(body["content"], sort_keys=True).encode()).hexdigest()
+    return heads, contents
+
+
+def _summarise(scenario: Scenario, reports: list[dict[str, Any]], sessions: list[Any],
+               connected: int, duration: float, elapsed: float, heads: dict[str, int],
+               contents: dict[str, str], cpu_run_s: float, cpu_total_s: float,
+               peak_rss: int, rss_sessions: int) -> dict[str, Any]:
+    acks = [a for r in reports for a in r["acks"]]
+    sends = {k: v for r in reports for k, v in r["sends"].items()}
+    fanout = [t - sends[f"{cid}:{seq}"] for r in reports for cid, seq, t in r["recvs"]
+              if f"{cid}:{seq}" in sends]
+    converged = all(
+        set(digests) == {contents[doc_id]}
+        for r in reports for doc_id, digests in r["contents"].items())
+    clients_reported = sum(len(d) for r in reports for d in r["contents"].values())
+    errors = [e for r in reports for e in r["errors"]]
+    committed = sum(heads.values())
+    return {
+        "scenario": scenario.name, "sessions": len(sessions), "connected": connected,
+        "duration_s": duration, "committed_ops": committed,
+        "committed_ops_per_s": committed / duration,
+        "ack": _percentiles(acks), "fanout": _percentiles(fanout),
+        "converged": converged and clients_reported == len(sessions) and not errors,
+        "clients_reported": clients_reported, "errors": errors[:5],
+        "server_cpu_s": cpu_run_s, "server_cpu_incl_connect_s": cpu_total_s,
+        "server_peak_rss_mib": peak_rss / 2**20,
+        "rss_per_session_kib": rss_sessions / max(1, connected) / 1024,
+    }
+
+
+def main() -> None:
+    """Parse arguments, run the scenarios, print the figures."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("scenario", choices=[*SCENARIOS, "all"])
+    parser.add_argument("--client-procs", type=int, default=0,
+                        help="client processes (default: 1, or 4 for S4)")
+    parser.add_argument("--duration", type=float, help="seconds of load (default per scenario)")
+    args = parser.parse_args()
+    names = list(SCENARIOS) if args.scenario == "all" else [args.scenario]
+    for name in names:
+        scenario = SCENARIOS[name]
+        procs = args.client_procs or (4 if name == "S4" else 1)
+        print(f"== {scenario.name} ({procs} client processes)", flush=True)
+        result = run(scenario, procs, args.duration)
+        for key, value in result.items():
+            if key != "scenario":
+                shown = f"{value:.2f}" if isinstance(value, float) else value
+                print(f"  {key:28} {shown}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
