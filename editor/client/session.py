@@ -12,6 +12,7 @@ from __future__ import annotations
 import random
 import re
 import secrets
+import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -19,13 +20,7 @@ from typing import NoReturn
 
 import httpx
 import trio
-from trio_websocket import (
-    ConnectionClosed,
-    ConnectionRejected,
-    HandshakeError,
-    WebSocketConnection,
-    open_websocket_url,
-)
+from trio_websocket import ConnectionClosed, ConnectionRejected, HandshakeError, WebSocketConnection
 
 from editor.client.backoff import backoff_delay_s
 from editor.client.document import Document
@@ -48,6 +43,7 @@ from editor.client.protocol import (
     decode_message,
     encode_frame,
 )
+from editor.client.transport import open_connection, raise_unwrapped
 
 TokenSource = str | Callable[[], Awaitable[str]]
 """A token, or an async callable returning a fresh one (called before each connection)."""
@@ -77,6 +73,7 @@ class ClientOptions:
     max_message_chars: int = 8 * 1024 * 1024
     max_cursors: int = 1000
     history_ops: int = 1000
+    ssl_context: ssl.SSLContext | None = None
 
 
 class _Unavailable(Exception):
@@ -110,18 +107,24 @@ class _Connector:
         self._options = options
         self._http = http
         self._rng = rng
-        self._ws: WebSocketConnection | None = None
-        self._closing = False
+        self._close_requested = trio.Event()
+        self._stopped = trio.Event()
         self._ping_t = 0
         self._ping_sent_at = 0.0
         self._pong = trio.Event()
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Connect, and reconnect as the protocol says; ready after the first ``welcome``."""
+        try:
+            await self._run(task_status)
+        finally:
+            self._stopped.set()
+
+    async def _run(self, task_status: trio.TaskStatus[None]) -> None:
         started = False
         failures = 0
         reloaded = False
-        while True:
+        while not self._close_requested.is_set():
             welcomed = False
 
             def on_welcome() -> None:
@@ -132,7 +135,7 @@ class _Connector:
                     task_status.started()
 
             decision = await self._connect_once(on_welcome)
-            if self._closing:
+            if self._close_requested.is_set():
                 return
             if isinstance(decision, Fatal):
                 self._fail(decision.error)
@@ -147,15 +150,15 @@ class _Connector:
                 reloaded = True  # one immediate reload; a second in a row backs off
                 continue
             o = self._options
-            await trio.sleep(
-                backoff_delay_s(
-                    failures,
-                    initial_s=o.backoff_initial_s,
-                    max_s=o.backoff_max_s,
-                    jitter=o.backoff_jitter,
-                    rng=self._rng,
-                )
+            delay_s = backoff_delay_s(
+                failures,
+                initial_s=o.backoff_initial_s,
+                max_s=o.backoff_max_s,
+                jitter=o.backoff_jitter,
+                rng=self._rng,
             )
+            with trio.move_on_after(delay_s):
+                await self._close_requested.wait()
             failures += 1
 
     def _closed(self, exc: ConnectionClosed) -> Decision:
@@ -168,10 +171,9 @@ class _Connector:
         raise error
 
     async def close(self) -> None:
-        """Close the current connection normally; the caller then cancels ``run``."""
-        self._closing = True
-        if self._ws is not None:
-            await self._ws.aclose(1000, "closed by the client")
+        """Close the connection normally (from the connection's own task) and stop."""
+        self._close_requested.set()
+        await self._stopped.wait()
 
     # --- one connection -------------------------------------------------------
 
@@ -180,26 +182,23 @@ class _Connector:
         o = self._options
         try:
             url = await self._resolve_url()
-            async with open_websocket_url(
+            async with open_connection(
                 url,
+                connect_timeout_s=o.connect_timeout_s,
+                close_timeout_s=o.close_timeout_s,
                 message_queue_size=o.message_queue_size,
-                max_message_size=o.max_message_chars,
-                connect_timeout=o.connect_timeout_s,
-                disconnect_timeout=o.close_timeout_s,
+                max_message_chars=o.max_message_chars,
+                ssl_context=o.ssl_context,
             ) as ws:
-                self._ws = ws
                 return await self._converse(ws, token, on_welcome)
-        except ConnectionClosed as exc:
-            return self._closed(exc)
         except ConnectionRejected as exc:
             if exc.status_code in _REJECTED:
                 body = (exc.body or b"").decode("utf-8", "replace").strip()
                 return Fatal(_REJECTED[exc.status_code](body or f"HTTP {exc.status_code}"))
             return Resync(f"rejected with HTTP {exc.status_code}")
-        except (HandshakeError, OSError, ProtocolError, _Unavailable) as exc:
+        except (HandshakeError, OSError, trio.TooSlowError, _Unavailable) as exc:
             return Resync(f"{type(exc).__name__}: {exc}")
         finally:
-            self._ws = None
             self._machine.disconnected()
 
     async def _resolve_url(self) -> str:
@@ -226,11 +225,14 @@ class _Connector:
     async def _converse(
         self, ws: WebSocketConnection, token: str, on_welcome: Callable[[], None]
     ) -> Decision:
-        await ws.send_message(encode_frame(self._machine.hello(token)))
+        """Hello, welcome, then serve; every connection error ends as a decision."""
         try:
+            await ws.send_message(encode_frame(self._machine.hello(token)))
             welcome, rest = await self._receive_welcome(ws)
         except ConnectionClosed as exc:
             return self._closed(exc)
+        except ProtocolError as exc:
+            return Resync(f"protocol error: {exc}")
         if welcome is None:
             return Resync("no welcome")
         reaction = self._machine.welcome(welcome)
@@ -274,6 +276,7 @@ class _Connector:
 
                 nursery.start_soon(self._write, ws)
                 nursery.start_soon(self._heartbeat, ws, finish)
+                nursery.start_soon(self._watch_close, finish)
                 finish(await self._read(ws))
         except* ConnectionClosed:
             pass  # a send lost the race with the reader's own ConnectionClosed
@@ -312,6 +315,12 @@ class _Connector:
         self._doc._notify()
         return decision
 
+    async def _watch_close(self, finish: Callable[[Decision], None]) -> None:
+        # The close itself happens in this task, as the transport exits, while
+        # trio-websocket's reader still runs to complete the close handshake.
+        await self._close_requested.wait()
+        finish(Resync("closed by the client"))
+
     async def _write(self, ws: WebSocketConnection) -> None:
         try:
             while True:
@@ -340,27 +349,6 @@ class _Connector:
                 return
         except ConnectionClosed:
             return
-
-
-def _raise_unwrapped(group: BaseExceptionGroup[BaseException]) -> NoReturn:
-    """Raise the one real exception of ``group`` (Cancelled aside), or the group itself."""
-    leaves: list[BaseException] = []
-    stack: list[BaseException] = [group]
-    while stack:
-        exc = stack.pop()
-        if isinstance(exc, BaseExceptionGroup):
-            stack.extend(exc.exceptions)
-        else:
-            leaves.append(exc)
-    real = [exc for exc in leaves if not isinstance(exc, trio.Cancelled)]
-    chosen = real[0] if len(real) == 1 else (leaves[0] if not real and leaves else None)
-    if chosen is None:
-        raise group
-    context = chosen.__context__
-    try:
-        raise chosen
-    finally:
-        chosen.__context__ = context
 
 
 @asynccontextmanager
@@ -420,4 +408,4 @@ async def open_document(
                 nursery.cancel_scope.cancel()
                 doc._end(None)
     except BaseExceptionGroup as group:
-        _raise_unwrapped(group)
+        raise_unwrapped(group)

@@ -83,7 +83,8 @@ def test_all_clients_converge_to_the_server_document(
 
 def test_a_pending_op_committed_before_a_drop_is_acked_by_the_replay() -> None:
     server = SimServer()
-    alice, bob = SimClient(SessionMachine("alice"), server), SimClient(SessionMachine("bob"), server)
+    alice = SimClient(SessionMachine("alice"), server)
+    bob = SimClient(SessionMachine("bob"), server)
     alice.connect()
     bob.connect()
     alice.edit([{"insert": "A"}])
@@ -102,7 +103,8 @@ def test_a_pending_op_committed_before_a_drop_is_acked_by_the_replay() -> None:
 
 def test_a_pending_op_lost_before_the_server_is_resent_after_catch_up() -> None:
     server = SimServer()
-    alice, bob = SimClient(SessionMachine("alice"), server), SimClient(SessionMachine("bob"), server)
+    alice = SimClient(SessionMachine("alice"), server)
+    bob = SimClient(SessionMachine("bob"), server)
     alice.connect()
     bob.connect()
     alice.edit([{"insert": "A"}])
