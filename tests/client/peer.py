@@ -57,6 +57,7 @@ class ScriptedServer:
         self._send, self._receive = trio.open_memory_channel[Peer](10)
         self.accepted = 0
         self.port = 0
+        self.reject_with: int | None = None
 
     @property
     def ws_url(self) -> str:
@@ -64,6 +65,10 @@ class ScriptedServer:
 
     async def _handle(self, request: WebSocketRequest) -> None:
         assert request.path == "/v1/docs/d1/ws", request.path
+        if self.reject_with is not None:
+            self.accepted += 1
+            await request.reject(self.reject_with, body=b"no such document")
+            return
         ws = await request.accept()
         self.accepted += 1
         peer = Peer(ws)

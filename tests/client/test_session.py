@@ -412,3 +412,36 @@ async def serve_config(
     listeners = await trio.open_tcp_listeners(0, host="127.0.0.1")
     task_status.started(listeners[0].socket.getsockname()[1])
     await trio.serve_listeners(handle, listeners)
+
+
+async def test_http_rejection_of_the_upgrade_is_fatal_for_404(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock
+) -> None:
+    server = await start_server(nursery)
+    server.reject_with = 404
+    with trio.fail_after(5), pytest.raises(DocumentNotFound, match="no such document"):
+        async with open_document(None, "d1", "t", ws_url=server.ws_url, options=FAST):
+            raise AssertionError("never opened")
+    assert server.accepted == 1
+
+
+async def test_no_welcome_in_time_means_reconnect(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock
+) -> None:
+    server = await start_server(nursery)
+
+    async def script() -> None:
+        peer = await server.next()
+        await peer.recv()
+        opened_at = trio.current_time()
+        peer = await server.next()  # the client gave up on the silent first one
+        assert trio.current_time() - opened_at >= FAST.welcome_timeout_s
+        await peer.recv()
+        await peer.send(welcome(0))
+        await peer.wait_closed_by_client()
+
+    nursery.start_soon(script)
+    with trio.fail_after(60):
+        async with open_document(None, "d1", "t", ws_url=server.ws_url, options=FAST) as doc:
+            assert doc.text == "ab\n"
+    assert server.accepted == 2
