@@ -20,6 +20,7 @@ from editor.client.errors import (
     DocumentNotFound,
     ProtocolError,
     SessionEnded,
+    SessionReplaced,
     Unauthorized,
 )
 from editor.client.events import (
@@ -61,6 +62,7 @@ __all__ = [
     "RemoteChange",
     "RemoteCursor",
     "SessionEnded",
+    "SessionReplaced",
     "TokenSource",
     "Unauthorized",
     "User",

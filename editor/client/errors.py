@@ -6,12 +6,16 @@
     │   ├── Unauthorized        close 4401 (or HTTP 401 at the upgrade): bad or expired token
     │   ├── AccessRevoked       close 4403 (or HTTP 403): our role on the document was removed
     │   ├── DocumentNotFound    close 4404 (or HTTP 404): no such document, or no role on it
+    │   ├── SessionReplaced     close 1000 from the server: a newer connection with our
+    │   │                       client_id took over (two editors sharing one client_id)
     │   └── ConnectionLost      the connection dropped and ``reconnect=False``
     ├── DocumentClosed          the document object is used after its session ended
     └── ProtocolError           the server sent something this client cannot understand
 
 A ``SessionEnded`` is never retried: PROTOCOL.md §3 forbids reconnecting after 4400,
 4401, 4403 or 4404 "without new input" — open the document again (with a new token).
+A server closes with 1000 only to hand our ``client_id`` to a newer connection
+(docs/protocol.md); reconnecting would make the two fight over it.
 Invalid local edits raise ``editor.ot.InvalidOp`` and leave the document unchanged.
 """
 
@@ -45,6 +49,10 @@ class AccessRevoked(SessionEnded):
 
 class DocumentNotFound(SessionEnded):
     """Close 4404: the document does not exist or the user has no role on it."""
+
+
+class SessionReplaced(SessionEnded):
+    """Close 1000 from the server: another connection with this client_id replaced us."""
 
 
 class ConnectionLost(SessionEnded):

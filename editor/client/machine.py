@@ -9,7 +9,8 @@ what ``outgoing()`` returns; every protocol decision is made here:
 - after a resume the pending op is (re)sent only once caught up to ``welcome.head``;
 - op errors: ``forbidden``/``too_large`` revert the local edit, ``invalid_op``/
   ``bad_version`` reload, anything else about our op resyncs;
-- close codes: never retry 4400/4401/4403/4404, reload after 4409/1009, else resync.
+- close codes: never retry 4400/4401/4403/4404 (nor 1000: our client_id was taken
+  over), reload after 4409/1009, else resync.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from editor.client.errors import (
     BadRequest,
     DocumentNotFound,
     SessionEnded,
+    SessionReplaced,
     Unauthorized,
 )
 from editor.client.events import (
@@ -89,6 +91,7 @@ class Reaction:
 
 
 _FATAL_CLOSES: dict[int, type[SessionEnded]] = {
+    CloseCode.NORMAL: SessionReplaced,
     CloseCode.BAD_REQUEST: BadRequest,
     CloseCode.UNAUTHORIZED: Unauthorized,
     CloseCode.REVOKED: AccessRevoked,

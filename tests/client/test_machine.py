@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from editor.client.errors import AccessRevoked, BadRequest, DocumentNotFound, Unauthorized
+from editor.client.errors import (
+    AccessRevoked,
+    BadRequest,
+    DocumentNotFound,
+    SessionReplaced,
+    Unauthorized,
+)
 from editor.client.events import Acked, Cursor, OpRejected, PeerLeft, Reloaded, RemoteCursor
 from editor.client.machine import Fatal, Reload, Resync, SessionMachine, classify_close
 from editor.client.protocol import (
@@ -187,7 +193,8 @@ def test_selection_waits_for_catch_up_and_is_resent_after_reconnect() -> None:
 
 @pytest.mark.parametrize(
     ("code", "error"),
-    [(4400, BadRequest), (4401, Unauthorized), (4403, AccessRevoked), (4404, DocumentNotFound)],
+    [(4400, BadRequest), (4401, Unauthorized), (4403, AccessRevoked), (4404, DocumentNotFound),
+     (1000, SessionReplaced)],
 )
 def test_fatal_closes(code: int, error: type[Exception]) -> None:
     decision = classify_close(code, "why", None)
@@ -197,7 +204,7 @@ def test_fatal_closes(code: int, error: type[Exception]) -> None:
     assert isinstance(described, Fatal) and str(described.error) == "the server said"
 
 
-@pytest.mark.parametrize("code", [1000, 1001, 1006, 1011, 1012, 4408, 4429, None])
+@pytest.mark.parametrize("code", [1001, 1006, 1011, 1012, 4408, 4429, None])
 def test_other_closes_resync(code: int | None) -> None:
     assert isinstance(classify_close(code, None, None), Resync)
 

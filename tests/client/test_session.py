@@ -23,6 +23,7 @@ from editor.client import (
     Reloaded,
     RemoteChange,
     SessionEnded,
+    SessionReplaced,
     Unauthorized,
     backoff_delay_s,
     open_document,
@@ -123,7 +124,7 @@ async def test_pending_op_replayed_as_own_op_frame_is_acked_not_resent(
         with trio.move_on_after(5):
             frame = await peer.recv()
             raise AssertionError(f"nothing should be resent, got {frame}")
-        await peer.close(1000)
+        await peer.wait_closed_by_client()
 
     nursery.start_soon(script)
     with trio.fail_after(30):
@@ -445,3 +446,22 @@ async def test_no_welcome_in_time_means_reconnect(
         async with open_document(None, "d1", "t", ws_url=server.ws_url, options=FAST) as doc:
             assert doc.text == "ab\n"
     assert server.accepted == 2
+
+
+async def test_replaced_by_a_newer_connection_is_not_retried(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock
+) -> None:
+    server = await start_server(nursery)
+
+    async def script() -> None:
+        peer = await server.next()
+        await peer.recv()
+        await peer.send(welcome(0))
+        await peer.close(1000, "replaced by a newer connection")
+
+    nursery.start_soon(script)
+    with trio.fail_after(5), pytest.raises(SessionReplaced):
+        async with open_document(None, "d1", "t", ws_url=server.ws_url, options=FAST):
+            await trio.sleep_forever()
+    await trio.sleep(120)
+    assert server.accepted == 1
