@@ -119,3 +119,15 @@ def test_a_pending_op_lost_before_the_server_is_resent_after_catch_up() -> None:
     alice.settle([bob])
     assert alice.machine.doc.content == bob.machine.doc.content == server.content
     assert len(server.history) == 2
+
+
+def test_a_viewer_edit_is_rejected_and_the_viewer_converges_back() -> None:
+    server = SimServer(role="viewer")
+    viewer = SimClient(SessionMachine("viewer"), server)
+    viewer.connect()
+    viewer.edit([{"insert": "mine"}])
+    viewer.edit([{"retain": 4}, {"insert": "!"}])
+    viewer.settle([])
+    assert [type(event).__name__ for event in viewer.events] == ["OpRejected"]
+    assert viewer.machine.doc.content == server.content == [{"insert": "\n"}]
+    assert viewer.machine.synchronized and server.history == []
