@@ -68,6 +68,7 @@ class ClientOptions:
     backoff_initial_s: float = 1.0
     backoff_max_s: float = 30.0
     backoff_jitter: float = 0.5
+    backoff_reset_after_s: float = 10.0
     event_queue_size: int = 1000
     message_queue_size: int = 8
     max_message_chars: int = 8 * 1024 * 1024
@@ -125,11 +126,11 @@ class _Connector:
         failures = 0
         reloaded = False
         while not self._close_requested.is_set():
-            welcomed = False
+            welcomed_at: float | None = None
 
             def on_welcome() -> None:
-                nonlocal started, welcomed
-                welcomed = True
+                nonlocal started, welcomed_at
+                welcomed_at = trio.current_time()
                 if not started:
                     started = True
                     task_status.started()
@@ -144,8 +145,12 @@ class _Connector:
             elif not self._reconnect:
                 self._fail(ConnectionLost(decision.reason))
             self._doc._set_state(ConnectionState.RECONNECTING)
-            if welcomed:
-                failures, reloaded = 0, False
+            if welcomed_at is not None:
+                reloaded = False
+                # Only a connection that lasted resets the backoff, so a server that
+                # welcomes and then drops every session is not hammered every second.
+                if trio.current_time() - welcomed_at >= self._options.backoff_reset_after_s:
+                    failures = 0
             if isinstance(decision, Reload) and not reloaded:
                 reloaded = True  # one immediate reload; a second in a row backs off
                 continue

@@ -465,3 +465,38 @@ async def test_replaced_by_a_newer_connection_is_not_retried(
             await trio.sleep_forever()
     await trio.sleep(120)
     assert server.accepted == 1
+
+
+async def test_backoff_restarts_only_after_a_connection_that_lasted(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock
+) -> None:
+    server = await start_server(nursery)
+    closed_at: list[float] = []
+    opened_at: list[float] = []
+    last_one = trio.Event()
+
+    async def script() -> None:
+        for lived_s in [0, 0, 0, 20, 0]:
+            peer = await server.next()
+            opened_at.append(trio.current_time())
+            await peer.recv()
+            await peer.send(welcome(0, snapshot=None) if opened_at[1:] else welcome(0))
+            await trio.sleep(lived_s)
+            closed_at.append(trio.current_time())
+            await peer.close(1011)
+        peer = await server.next()
+        opened_at.append(trio.current_time())
+        await peer.recv()
+        await peer.send(welcome(0, snapshot=None))
+        last_one.set()
+        await peer.wait_closed_by_client()
+
+    nursery.start_soon(script)
+    with trio.fail_after(120):
+        async with open_document(None, "d1", "t", ws_url=server.ws_url, options=FAST) as doc:
+            await last_one.wait()
+            assert doc.version == 0
+    gaps = [opened - closed for closed, opened in zip(closed_at, opened_at[1:], strict=True)]
+    assert 0.5 <= gaps[0] <= 1 and 1 <= gaps[1] <= 2 and 2 <= gaps[2] <= 4
+    assert 0.5 <= gaps[3] <= 1  # after 20 s of a good connection: from the start again
+    assert 1 <= gaps[4] <= 2
