@@ -1,0 +1,44 @@
+// Runs quill-delta 5.1.0 for the differential tests: one JSON request per input line,
+// one JSON answer per output line, in order.
+//   request: {"fn": "compose" | "transform" | "transform_position" | "invert" | "diff", "args": [...]}
+//   answer:  {"result": ...} or {"error": "message"}
+'use strict';
+const readline = require('readline');
+const Delta = require('quill-delta');
+
+const FUNCTIONS = {
+  compose: (a, b) => new Delta(a).compose(new Delta(b)).ops,
+  transform: (a, b, priority) => new Delta(a).transform(new Delta(b), priority).ops,
+  transform_position: (a, index, priority) => new Delta(a).transformPosition(index, priority),
+  invert: (a, base) => new Delta(a).invert(new Delta(base)).ops,
+  diff: (a, b) => new Delta(a).diff(new Delta(b)).ops,
+  length: (a) => new Delta(a).length(),
+};
+
+const lines = readline.createInterface({ input: process.stdin, terminal: false });
+const out = [];
+let pending = 0;
+function flush() {
+  if (out.length) {
+    process.stdout.write(out.join(''));
+    out.length = 0;
+  }
+}
+lines.on('line', (line) => {
+  let answer;
+  try {
+    const request = JSON.parse(line);
+    answer = { result: FUNCTIONS[request.fn](...request.args) };
+  } catch (err) {
+    answer = { error: String(err && err.message) };
+  }
+  out.push(JSON.stringify(answer) + '\n');
+  if (++pending >= 256) {
+    pending = 0;
+    flush();
+  }
+});
+lines.on('pause', flush);
+lines.on('close', flush);
+// Answer promptly when the reader waits for a reply before sending more.
+setInterval(flush, 1).unref();
