@@ -159,7 +159,11 @@ def diff(a: list[Op], b: list[Op]) -> list[Op]:
     result: list[Op] = []
     a_it = OpIterator(a)
     b_it = OpIterator(b)
-    for operation, text in fastdiff.diff(text_a, text_b, cleanup=True):
+    components = fastdiff.diff(text_a, text_b, cleanup=True)
+    if fastdiff.splits_surrogate_pair(components):
+        # quill-delta would emit an op cutting an emoji in two, which PROTOCOL.md §1 forbids.
+        components = fastdiff.whole_characters(components)
+    for operation, text in components:
         left = len(text)
         while left > 0:
             if operation == fastdiff.INSERT:

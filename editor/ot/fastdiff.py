@@ -17,14 +17,32 @@ from editor.ot.fastdiff_cleanup import (
     cleanup_semantic,
     common_prefix,
     common_suffix,
+    is_high,
+    is_low,
 )
 
-__all__ = ["DELETE", "EQUAL", "INSERT", "diff"]
+__all__ = ["DELETE", "EQUAL", "INSERT", "diff", "splits_surrogate_pair", "whole_characters"]
 
 
 def diff(text1: str, text2: str, cleanup: bool = True) -> list[tuple[int, str]]:
     """``fast-diff(text1, text2, undefined, cleanup)``: ``(operation, text)`` tuples."""
     return [(operation, text) for operation, text in _main(text1, text2, cleanup, True)]
+
+
+def splits_surrogate_pair(diffs: list[tuple[int, str]]) -> bool:
+    """Whether a boundary of ``diffs`` falls inside a surrogate pair.
+
+    fast-diff's semantic clean-up is not surrogate-aware: on rare inputs (an emoji next to
+    a deleted embed, say) it shifts an edit to the middle of a pair.
+    """
+    return any(is_low(text[0]) or is_high(text[-1]) for _, text in diffs)
+
+
+def whole_characters(diffs: list[tuple[int, str]]) -> list[tuple[int, str]]:
+    """``diffs`` with no boundary inside a surrogate pair: fast-diff's own fix-up, run again."""
+    fixed = [[operation, text] for operation, text in diffs]
+    cleanup_merge(fixed, True)
+    return [(operation, text) for operation, text in fixed]
 
 
 def _main(text1: str, text2: str, cleanup: bool = False, fix_unicode: bool = False) -> Diffs:

@@ -11,17 +11,19 @@ import re
 from typing import Any
 
 __all__ = ["DELETE", "EQUAL", "INSERT", "Diffs", "cleanup_merge", "cleanup_semantic",
-           "common_overlap", "common_prefix", "common_suffix"]
+           "common_overlap", "common_prefix", "common_suffix", "is_high", "is_low"]
 
 DELETE, EQUAL, INSERT = -1, 0, 1
 
 Diffs = list[list[Any]]  # [[operation, text], ...], changed in place as in diff.js
 
-def _is_high(char: str) -> bool:
+def is_high(char: str) -> bool:
+    """Whether ``char`` is a high (leading) surrogate."""
     return "\ud800" <= char <= "\udbff"
 
 
-def _is_low(char: str) -> bool:
+def is_low(char: str) -> bool:
+    """Whether ``char`` is a low (trailing) surrogate."""
     return "\udc00" <= char <= "\udfff"
 
 
@@ -38,7 +40,7 @@ def common_prefix(text1: str, text2: str) -> int:
         else:
             high = mid
         mid = (high - low) // 2 + low
-    if mid > 0 and _is_high(text1[mid - 1]):
+    if mid > 0 and is_high(text1[mid - 1]):
         mid -= 1
     return mid
 
@@ -57,7 +59,7 @@ def common_suffix(text1: str, text2: str) -> int:
         else:
             high = mid
         mid = (high - low) // 2 + low
-    if mid > 0 and _is_low(text1[len1 - mid]):
+    if mid > 0 and is_low(text1[len1 - mid]):
         mid -= 1
     return mid
 
@@ -88,11 +90,11 @@ def common_overlap(text1: str, text2: str) -> int:
 
 
 def _ends_with_pair_start(text: str) -> bool:
-    return bool(text) and _is_high(text[-1])
+    return bool(text) and is_high(text[-1])
 
 
 def _starts_with_pair_end(text: str) -> bool:
-    return bool(text) and _is_low(text[0])
+    return bool(text) and is_low(text[0])
 
 
 def cleanup_merge(diffs: Diffs, fix_unicode: bool = False) -> None:

@@ -5,6 +5,7 @@
 'use strict';
 const readline = require('readline');
 const Delta = require('quill-delta');
+const fastDiff = require('fast-diff');
 
 const FUNCTIONS = {
   compose: (a, b) => new Delta(a).compose(new Delta(b)).ops,
@@ -13,6 +14,7 @@ const FUNCTIONS = {
   invert: (a, base) => new Delta(a).invert(new Delta(base)).ops,
   diff: (a, b) => new Delta(a).diff(new Delta(b)).ops,
   length: (a) => new Delta(a).length(),
+  fastdiff: (a, b) => fastDiff(a, b, undefined, true),
 };
 
 const lines = readline.createInterface({ input: process.stdin, terminal: false });
