@@ -40,7 +40,7 @@ def splits_surrogate_pair(diffs: list[tuple[int, str]]) -> bool:
 
 def whole_characters(diffs: list[tuple[int, str]]) -> list[tuple[int, str]]:
     """``diffs`` with no boundary inside a surrogate pair: fast-diff's own fix-up, run again."""
-    fixed = [[operation, text] for operation, text in diffs]
+    fixed: Diffs = [[operation, text] for operation, text in diffs]
     cleanup_merge(fixed, True)
     return [(operation, text) for operation, text in fixed]
 
