@@ -53,7 +53,7 @@ from editor.client.protocol import (
     User,
     Welcome,
 )
-from editor.client.state import ClientState, Synchronized, document_length
+from editor.client.state import ClientState, Synchronized
 from editor.ot import InvalidOp
 
 
@@ -289,7 +289,7 @@ class SessionMachine:
     def _clamp_selection(self) -> None:
         if self.selection is None or self.selection[0] is None:
             return
-        last = document_length(self.doc.content) - 1
+        last = self.doc.length - 1
         index = min(self.selection[0], last)
         self.selection = (index, min(self.selection[1], last - index))
 
@@ -310,7 +310,7 @@ class SessionMachine:
 
     def select(self, index: int | None, length: int) -> None:
         """Set our selection (local coordinates); it is sent when the protocol allows."""
-        if index is not None and not 0 <= index < document_length(self.doc.content):
+        if index is not None and not 0 <= index < self.doc.length:
             raise ValueError(f"selection index {index} is outside the document")
         self.selection = (index, max(0, length))
         self._selection_dirty = True

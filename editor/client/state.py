@@ -31,7 +31,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from editor.client.protocol import Delta
-from editor.ot import apply, compose, transform, transform_position
+from editor.ot import Document, compose, transform, transform_position, validate
 
 
 @dataclass(frozen=True)
@@ -141,8 +141,10 @@ def _is_noop(delta: Delta) -> bool:
 class ClientState:
     """The document as one client holds it: OT state, version, seq counter and content.
 
-    ``server_content`` is the document at ``version`` (everything committed that this
-    client has applied); ``content`` is that plus the pending op and the buffer.
+    ``server_doc`` is the document at ``version`` (everything committed that this client
+    has applied); ``local_doc`` is that plus the pending op and the buffer. Both are
+    ``editor.ot.Document``s, which share structure between versions, so an edit costs
+    about the size of the text around it rather than a copy of the whole document.
     """
 
     def __init__(self, client_id: str, *, next_seq: int = 1) -> None:
@@ -151,8 +153,30 @@ class ClientState:
         self.version = 0
         self.loaded = False
         self.ot: OtState = Synchronized()
-        self.server_content: Delta = [{"insert": "\n"}]
-        self.content: Delta = [{"insert": "\n"}]
+        self.server_doc = Document.from_delta([{"insert": "\n"}])
+        self.local_doc = self.server_doc
+        self._content: Delta | None = None
+
+    @property
+    def content(self) -> Delta:
+        """The local content as a Delta (computed once per change; do not mutate)."""
+        if self._content is None:
+            self._content = self.local_doc.to_delta()
+        return self._content
+
+    @property
+    def server_content(self) -> Delta:
+        """The content at ``version``."""
+        return self.server_doc.to_delta()
+
+    @property
+    def length(self) -> int:
+        """The local content's length in UTF-16 units."""
+        return self.local_doc.length
+
+    def _set_local(self, local_doc: Document) -> None:
+        self.local_doc = local_doc
+        self._content = None
 
     @property
     def pending(self) -> OutgoingOp | None:
@@ -172,10 +196,11 @@ class ClientState:
 
     def load(self, version: int, snapshot: Delta) -> Delta:
         """Replace everything with the server's ``snapshot``; returns the dropped local edits."""
+        server_doc = Document.from_delta(snapshot)
         dropped = self.unacknowledged
         self.version = version
-        self.server_content = snapshot
-        self.content = snapshot
+        self.server_doc = server_doc
+        self._set_local(server_doc)
         self.ot = Synchronized()
         self.loaded = True
         return dropped
@@ -183,17 +208,18 @@ class ClientState:
     def drop_local(self) -> Delta:
         """Forget unacknowledged edits, back to the server's content; returns them."""
         dropped = self.unacknowledged
-        self.content = self.server_content
+        self._set_local(self.server_doc)
         self.ot = Synchronized()
         return dropped
 
     def edit(self, delta: Delta) -> OutgoingOp | None:
         """Apply a local edit; raises ``InvalidOp`` (and changes nothing) if it does not fit."""
-        content = apply(self.content, delta)
+        validate(delta, self.local_doc)
         if _is_noop(delta):
             return None
+        local_doc = self.local_doc.apply(delta)
         transition = apply_client(self.ot, delta, self.next_seq)
-        self.content = content
+        self._set_local(local_doc)
         self.ot = transition.state
         if transition.send is not None:
             self.next_seq += 1
@@ -202,9 +228,10 @@ class ClientState:
     def remote(self, delta: Delta) -> Delta:
         """Apply the committed op at ``version``; returns it as applied to local content."""
         state, local = apply_server(self.ot, delta)
-        server_content = apply(self.server_content, delta)
-        content = apply(self.content, local)
-        self.ot, self.server_content, self.content = state, server_content, content
+        server_doc = self.server_doc.apply(delta)
+        local_doc = server_doc if isinstance(state, Synchronized) else self.local_doc.apply(local)
+        self.ot, self.server_doc = state, server_doc
+        self._set_local(local_doc)
         self.version += 1
         return local
 
@@ -213,9 +240,9 @@ class ClientState:
         pending = self.pending
         if pending is None:
             raise ValueError("ack while synchronized")
-        server_content = apply(self.server_content, pending.delta)
+        server_doc = self.server_doc.apply(pending.delta)
         transition = server_ack(self.ot)
-        self.server_content, self.ot = server_content, transition.state
+        self.server_doc, self.ot = server_doc, transition.state
         self.version += 1
         if transition.send is not None:
             self.next_seq += 1
@@ -238,7 +265,3 @@ class ClientState:
             index = unmap_position(self.ot.pending, index)
         return index
 
-
-def document_length(content: Delta) -> int:
-    """The length of a document in UTF-16 code units (an embed counts 1)."""
-    return sum(_op_length(op) for op in content)

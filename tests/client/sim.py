@@ -24,7 +24,7 @@ from editor.client.protocol import (
     User,
     Welcome,
 )
-from editor.ot import InvalidOp, apply, transform
+from editor.ot import InvalidOp, apply, transform, validate
 
 
 @dataclass
@@ -84,6 +84,7 @@ class SimServer:
         for op in self.history[frame.version:]:
             delta = transform(op.delta, delta, True)
         try:
+            validate(delta, self.content)
             self.content = apply(self.content, delta)
         except InvalidOp as exc:
             inbox.append(ErrorFrame("invalid_op", str(exc), frame.seq))

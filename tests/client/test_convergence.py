@@ -16,17 +16,28 @@ from hypothesis import strategies as st
 
 from editor.client.machine import SessionMachine
 from editor.client.protocol import Delta
-from editor.client.state import document_length
+from editor.ot import length as document_length
 from tests.client.sim import SimClient, SimServer
 
-TEXT = st.text(alphabet="abé ", min_size=1, max_size=3)
+TEXT = st.text(alphabet="abé \U0001F600", min_size=1, max_size=3)
+
+
+def boundaries(content: Delta) -> list[int]:
+    """Every UTF-16 offset of ``content`` that is not inside a surrogate pair."""
+    offsets, at = [0], 0
+    for op in content:
+        for char in op["insert"] if isinstance(op["insert"], str) else "e":
+            at += 2 if ord(char) > 0xFFFF else 1
+            offsets.append(at)
+    return offsets
 
 
 def draw_edit(data: st.DataObject, content: Delta) -> Delta:
     length = document_length(content)  # the last unit is the final "\n"
     kind = data.draw(st.sampled_from(["insert", "insert", "delete", "format", "embed"]))
+    cuts = boundaries(content)
     if kind in ("insert", "embed"):
-        index = data.draw(st.integers(0, length - 1))
+        index = data.draw(st.sampled_from(cuts[:-1]))
         op: dict[str, Any] = {"insert": data.draw(TEXT)} if kind == "insert" else {
             "insert": {"image": "x.png"}
         }
@@ -35,8 +46,8 @@ def draw_edit(data: st.DataObject, content: Delta) -> Delta:
         return ([{"retain": index}] if index else []) + [op]
     if length == 1:
         return []
-    index = data.draw(st.integers(0, length - 2))
-    count = data.draw(st.integers(1, length - 1 - index))
+    index = data.draw(st.sampled_from(cuts[:-2]))
+    count = data.draw(st.sampled_from([cut for cut in cuts[:-1] if cut > index])) - index
     prefix = [{"retain": index}] if index else []
     if kind == "delete":
         return [*prefix, {"delete": count}]

@@ -12,7 +12,6 @@ from editor.client.state import (
     Synchronized,
     apply_client,
     apply_server,
-    document_length,
     server_ack,
     unmap_position,
 )
@@ -144,4 +143,3 @@ def test_unmap_position_and_lengths_count_utf16() -> None:
     assert unmap_position([{"insert": "😀"}], 3) == 1
     assert unmap_position([{"retain": 1}, {"delete": 3}], 2) == 5
     assert unmap_position([{"insert": {"image": "x"}}], 1) == 0
-    assert document_length([{"insert": "a😀"}, {"insert": {"image": "x"}}, {"insert": "\n"}]) == 5
