@@ -35,8 +35,9 @@ from editor.client.events import (
     RemoteChange,
     RemoteCursor,
 )
+from editor.client.options import ClientOptions, TokenSource
 from editor.client.protocol import Delta, User
-from editor.client.session import ClientOptions, TokenSource, open_document
+from editor.client.session import open_document
 from editor.ot import InvalidOp
 
 __all__ = [

@@ -12,10 +12,8 @@ from __future__ import annotations
 import random
 import re
 import secrets
-import ssl
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
 from typing import NoReturn
 
 import httpx
@@ -34,6 +32,7 @@ from editor.client.errors import (
 )
 from editor.client.events import ConnectionState
 from editor.client.machine import Decision, Fatal, Reload, Resync, SessionMachine, classify_close
+from editor.client.options import ClientOptions, TokenSource
 from editor.client.protocol import (
     ErrorFrame,
     Ping,
@@ -45,36 +44,12 @@ from editor.client.protocol import (
 )
 from editor.client.transport import open_connection, raise_unwrapped
 
-TokenSource = str | Callable[[], Awaitable[str]]
-"""A token, or an async callable returning a fresh one (called before each connection)."""
-
 CLIENT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _REJECTED: dict[int, type[SessionEnded]] = {
     401: Unauthorized,
     403: AccessRevoked,
     404: DocumentNotFound,
 }
-
-
-@dataclass(frozen=True)
-class ClientOptions:
-    """Tuning of one document session; the defaults suit interactive use."""
-
-    ping_interval_s: float = 15.0
-    pong_timeout_s: float = 10.0
-    connect_timeout_s: float = 10.0
-    welcome_timeout_s: float = 10.0
-    close_timeout_s: float = 2.0
-    backoff_initial_s: float = 1.0
-    backoff_max_s: float = 30.0
-    backoff_jitter: float = 0.5
-    backoff_reset_after_s: float = 10.0
-    event_queue_size: int = 1000
-    message_queue_size: int = 8
-    max_message_chars: int = 8 * 1024 * 1024
-    max_cursors: int = 1000
-    history_ops: int = 1000
-    ssl_context: ssl.SSLContext | None = None
 
 
 class _Unavailable(Exception):

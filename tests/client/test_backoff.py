@@ -1,13 +1,16 @@
-"""The reconnect delays (PROTOCOL.md §3): 1 s, 2 s, 4 s, … at most 30 s, with jitter."""
+"""The reconnect delays (PROTOCOL.md §3): 1 s, 2 s, 4 s, … at most 30 s, with jitter; options."""
 
 from __future__ import annotations
 
 import random
+from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from editor.client.backoff import backoff_delay_s
+from editor.client.options import ClientOptions
 
 
 class Fixed(random.Random):
@@ -40,3 +43,19 @@ def test_every_delay_is_within_half_of_nominal_and_at_most_30_s(attempt: int, se
 def test_jitter_spreads_clients() -> None:
     rng = random.Random(1)
     assert len({backoff_delay_s(3, rng=rng) for _ in range(20)}) == 20
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"ping_interval_s": 0},
+        {"close_timeout_s": -1.0},
+        {"event_queue_size": 0},
+        {"history_ops": 1.5},
+        {"backoff_jitter": 1.5},
+        {"backoff_initial_s": 60.0},
+    ],
+)
+def test_bad_options_are_refused_by_name(overrides: dict[str, Any]) -> None:
+    with pytest.raises(ValueError, match=next(iter(overrides)).split("_s")[0]):
+        ClientOptions(**overrides)
