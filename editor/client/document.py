@@ -127,7 +127,10 @@ class Document:
         await self.submit([*_retain(index), op] if length and attributes else [])
 
     async def set_cursor(self, index: int | None, length: int = 0) -> None:
-        """Set our selection in local coordinates; ``index=None`` blurs it."""
+        """Set our selection in local coordinates; ``index=None`` blurs it.
+
+        Raises ``ValueError`` for an index outside the document (past its final newline).
+        """
         await trio.lowlevel.checkpoint()
         self._check_open()
         self._machine.select(index, length)

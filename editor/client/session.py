@@ -38,6 +38,7 @@ from editor.client.protocol import (
     Ping,
     PongFrame,
     ServerFrame,
+    UnknownFrame,
     Welcome,
     decode_message,
     encode_frame,
@@ -239,7 +240,7 @@ class _Connector:
                         return frame, frames[position + 1 :]
                     if isinstance(frame, ErrorFrame):
                         self._machine.last_error = frame
-                    else:
+                    elif not isinstance(frame, UnknownFrame):
                         raise ProtocolError(f"{type(frame).__name__} before welcome")
         return None, ()
 

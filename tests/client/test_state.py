@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from editor.client.protocol import Delta
 from editor.client.state import (
     AwaitingConfirm,
     AwaitingWithBuffer,
@@ -54,7 +55,7 @@ def test_ack_releases_the_buffer_with_the_next_seq() -> None:
 
 
 def test_remote_op_when_synchronized_is_applied_as_is() -> None:
-    remote = [{"retain": 2}, {"insert": "x"}]
+    remote: Delta = [{"retain": 2}, {"insert": "x"}]
     assert apply_server(Synchronized(), remote) == (Synchronized(), remote)
 
 
@@ -62,7 +63,7 @@ def test_remote_insert_at_the_same_place_goes_first_like_on_the_server() -> None
     """The committed op wins ties: the server puts R's insert before our pending one."""
     state = loaded("ab\n")
     state.edit([{"retain": 1}, {"insert": "P"}])
-    remote = [{"retain": 1}, {"insert": "R"}]
+    remote: Delta = [{"retain": 1}, {"insert": "R"}]
     local = state.remote(remote)
     assert text(state.content) == "aRPb\n"
     # What the server commits for our op, by its own rule:
