@@ -201,8 +201,9 @@ class Document:
         last = self._chunk_at(end - 1)
         ops = [op for chunk in self._chunks[first:last + 1] for op in chunk.ops]
         it = OpIterator(ops)
-        if start > self._starts[first]:
-            it.take(start - self._starts[first])
+        skip = start - self._starts[first]
+        while skip > 0:
+            skip -= it.take(skip)[1]
         left = end - start
         while left > 0:
             piece = it.take(left)
