@@ -135,3 +135,14 @@ def ops_chain(r: random.Random, doc: list[Op], count: int) -> list[list[Op]]:
 def text_length(doc: list[Op]) -> int:
     """Length of a document in UTF-16 units (independent of the code under test)."""
     return sum(utf16_len(op["insert"]) if isinstance(op["insert"], str) else 1 for op in doc)
+
+
+def without_nulls(doc: list[Op]) -> list[Op]:
+    """``doc`` without null-valued attributes, which only a retain can give a meaning to."""
+    ops = []
+    for op in doc:
+        attrs = {key: value for key, value in (op.get("attributes") or {}).items()
+                 if value is not None}
+        ops.append({"insert": op["insert"], "attributes": attrs} if attrs
+                   else {"insert": op["insert"]})
+    return normalize(ops)
