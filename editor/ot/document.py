@@ -335,11 +335,7 @@ def _apply_groups(doc: Document, groups: list[list[Any]]) -> Document:
 
 def _concat_lists(lists: tuple[list[Op], list[int], list[int]],
                   chunk: _Chunk) -> tuple[list[Op], list[int], list[int]]:
-    ops, units, sizes = lists
-    if not ops:
-        return list(chunk.ops), list(chunk.units), list(chunk.sizes)
-    holder = _Chunk(ops, units, sizes)
-    return _concat([holder, chunk])
+    return _concat([_Chunk(*lists), chunk])
 
 
 def _junctions(chunks: list[_Chunk], first: int, last: int) -> int:

@@ -104,20 +104,12 @@ class OpIterator:
         attrs = self.attrs
         if length >= left:
             length = left
-            if self._index < self._count:
-                self._advance()
+            self._advance()
         else:
             self.offset = offset + length
         if kind == INSERT and content.__class__ is str and (offset or length < op_len):
             content = _slice(content, offset, length)
         return kind, length, content, attrs
-
-    def rest(self) -> list[Piece]:
-        """Every piece left, consuming them."""
-        pieces = []
-        while self._index < self._count:
-            pieces.append(self.take())
-        return pieces
 
 
 def _slice(text: str, start: int, length: int) -> str:

@@ -55,18 +55,19 @@ def _check_json(value: Any, where: str) -> None:
     if value is None or isinstance(value, str | bool | int):
         return
     if isinstance(value, float):
-        if not math.isfinite(value):
-            raise InvalidOp(f"{where}: {value!r} is not a finite number")
-    elif isinstance(value, list):
+        if math.isfinite(value):
+            return
+        raise InvalidOp(f"{where}: {value!r} is not a finite number")
+    if isinstance(value, list):
         for item in value:
             _check_json(item, where)
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise InvalidOp(f"{where}: object keys must be strings")
-            _check_json(item, where)
-    else:
+        return
+    if not isinstance(value, dict):
         raise InvalidOp(f"{where}: {type(value).__name__} is not a JSON value")
+    for key, item in value.items():
+        if not isinstance(key, str):
+            raise InvalidOp(f"{where}: object keys must be strings")
+        _check_json(item, where)
 
 
 def _check_count(op: dict[str, Any], key: str, index: int) -> None:

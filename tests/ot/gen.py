@@ -23,7 +23,7 @@ ALPHABET = ["a", "b", "c", " ", " ", "\n", "é", "中", "e\u0301", "\u0301", "�
 EMBEDS: list[dict[str, Any]] = [{"image": "a.png"}, {"image": "b.png"}, {"video": "v.mp4"},
                                 {"formula": {"tex": "x^2", "n": [1, 2]}}, {"image": "a.png"}]
 ATTR_VALUES: dict[str, list[Any]] = {
-    "bold": [True, False],
+    "bold": [True, False, 1, 0],
     "italic": [True],
     "color": ["red", "#ccc", "blue"],
     "size": [1, 2.5, 12],

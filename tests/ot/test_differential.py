@@ -106,6 +106,31 @@ def test_documented_examples_match_quill(quill: Quill) -> None:
     assert _check(requests, answers, "examples") == len(EXAMPLES)
 
 
+EDGES: list[tuple[str, list[Any]]] = [
+    ("compose", [[{"insert": "a", "attributes": {"b": True}}], [{"insert": "c",
+                                                                 "attributes": {"b": 1}}]]),
+    ("invert", [[{"retain": 1, "attributes": {"a": {"x": 1}}}],
+                [{"insert": "q", "attributes": {"a": {"x": 1}}}]]),
+    ("compose", [[{"insert": "ab", "attributes": {"bold": None}}],
+                 [{"retain": 1, "attributes": {"italic": True}}]]),
+    ("transform", [[{"retain": 2, "attributes": {"bold": None}}],
+                   [{"retain": 3, "attributes": {"bold": True, "i": None}}], True]),
+    ("diff", [[{"insert": "a\0b"}], [{"insert": "a"}, {"insert": {"image": "x"}},
+                                     {"insert": "b"}]]),
+    ("compose", [[{"insert": "abc"}], [{"retain": 5, "attributes": {"bold": True}},
+                                       {"delete": 2}]]),
+    ("compose", [[{"retain": 2}, {"delete": 1}], [{"delete": 1}, {"retain": 4},
+                                                  {"delete": 2}]]),
+    ("transform_position", [[{"retain": 2}, {"delete": 3}, {"insert": "x"}], 4, True]),
+    ("diff", [[{"insert": "Hello world\n"}], [{"insert": "Hello world\n"}]]),
+]
+
+
+def test_edge_cases_match_quill(quill: Quill) -> None:
+    """Cases random inputs rarely reach: true vs 1, objects as values, nulls on inserts."""
+    assert _check(EDGES, quill.call(EDGES), "edges") == len(EDGES)
+
+
 def test_random_cases_match_quill(quill: Quill) -> None:
     seed = os.environ.get("OT_DIFF_SEED") or random.randrange(2**32)
     print(f"OT_DIFF_SEED={seed}")

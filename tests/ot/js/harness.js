@@ -6,6 +6,16 @@
 const readline = require('readline');
 const Delta = require('quill-delta');
 const fastDiff = require('fast-diff');
+const fs = require('fs');
+const vm = require('vm');
+
+// fast-diff's internal functions, from its own source, for unit-level differential tests.
+const internals = vm.runInNewContext(
+  fs.readFileSync(require.resolve('fast-diff/diff.js'), 'utf8') +
+    '\n;({diff_commonPrefix, diff_commonSuffix, diff_commonOverlap_, diff_halfMatch_,' +
+    ' diff_bisect_, diff_cleanupMerge, diff_cleanupSemantic, diff_cleanupSemanticLossless})',
+  { module: { exports: {} } },
+);
 
 const FUNCTIONS = {
   compose: (a, b) => new Delta(a).compose(new Delta(b)).ops,
@@ -15,6 +25,11 @@ const FUNCTIONS = {
   diff: (a, b) => new Delta(a).diff(new Delta(b)).ops,
   length: (a) => new Delta(a).length(),
   fastdiff: (a, b) => fastDiff(a, b, undefined, true),
+  // Calls an internal function; one that changes its first argument in place returns it.
+  fastdiff_internal: (name, ...args) => {
+    const result = internals[name](...args);
+    return result === undefined ? args[0] : result;
+  },
 };
 
 const lines = readline.createInterface({ input: process.stdin, terminal: false });
