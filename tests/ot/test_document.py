@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import editor.ot as ot
@@ -58,6 +58,7 @@ def _check(document: ot.Document, expected: list[dict[str, Any]]) -> None:
     assert document.json_size_bytes == _json_size(expected)
 
 
+@settings(max_examples=200, deadline=None)
 @given(randoms, st.sampled_from([(4, 2, 2), (8, 3, 3), (16, 4, 6), (2048, 64, 256)]))
 def test_document_follows_compose(r: random.Random, sizes: tuple[int, int, int]) -> None:
     """Document law: from_delta(d).apply(a).to_delta() == compose(d, a), for op chains."""
@@ -77,6 +78,7 @@ def test_document_follows_compose(r: random.Random, sizes: tuple[int, int, int])
         assert document.slice(start, end) == _reference_slice(doc, start, end)
 
 
+@settings(deadline=None)
 @given(randoms)
 def test_validate_agrees_on_lists_and_documents(r: random.Random) -> None:
     """validate(op, list) and validate(op, Document) accept and reject the same ops."""

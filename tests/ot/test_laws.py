@@ -18,8 +18,7 @@ from editor.ot.utf16 import has_lone_surrogate
 from tests.ot import gen
 
 randoms = st.randoms(use_true_random=False)
-settings.register_profile("ot", max_examples=300, deadline=None)
-settings.load_profile("ot")
+laws = settings(max_examples=300, deadline=None)
 
 
 def _valid_on(op: list[dict[str, Any]], doc: list[dict[str, Any]]) -> bool:
@@ -37,6 +36,7 @@ def _valid_on(op: list[dict[str, Any]], doc: list[dict[str, Any]]) -> bool:
     return True
 
 
+@laws
 @given(randoms)
 def test_convergence(r: random.Random) -> None:
     """Convergence (TP1): d∘a∘transform(a, b, True) == d∘b∘transform(b, a, False)."""
@@ -48,6 +48,7 @@ def test_convergence(r: random.Random) -> None:
     assert left == right
 
 
+@laws
 @given(randoms)
 def test_compose_is_associative(r: random.Random) -> None:
     """Associativity: compose(compose(a, b), c) == compose(a, compose(b, c))."""
@@ -57,6 +58,7 @@ def test_compose_is_associative(r: random.Random) -> None:
     assert ot.compose(ot.compose(doc, a), b) == ot.compose(doc, ot.compose(a, b))
 
 
+@laws
 @given(randoms)
 def test_apply_of_compose(r: random.Random) -> None:
     """Application: apply(apply(d, a), b) == apply(d, compose(a, b))."""
@@ -66,6 +68,7 @@ def test_apply_of_compose(r: random.Random) -> None:
     assert ot.length(ot.apply(doc, a)) == gen.text_length(ot.apply(doc, a))
 
 
+@laws
 @given(randoms)
 def test_invert_round_trip(r: random.Random) -> None:
     """Inversion: d∘a∘invert(a, d) == d, and the inverse never cuts a surrogate pair."""
@@ -77,6 +80,7 @@ def test_invert_round_trip(r: random.Random) -> None:
     assert _valid_on(inverse, after)
 
 
+@laws
 @given(randoms, st.booleans())
 def test_transform_position_agrees_with_transform(r: random.Random, priority: bool) -> None:
     """Cursor law: transform_position(a, i, p) is where transform(a, at(i), not p) inserts."""
@@ -93,6 +97,7 @@ def test_transform_position_agrees_with_transform(r: random.Random, priority: bo
     assert ot.transform_position(a, index, priority) == position
 
 
+@laws
 @given(randoms)
 def test_diff_round_trip(r: random.Random) -> None:
     """Diff: d∘diff(d, e) == e, without cutting a surrogate pair, and diff(d, d) == [].
@@ -110,6 +115,7 @@ def test_diff_round_trip(r: random.Random) -> None:
     assert ot.diff(doc, doc) == []
 
 
+@laws
 @given(randoms)
 def test_normalize_is_canonical(r: random.Random) -> None:
     """Canonical form: normalize keeps the effect, is idempotent, and outputs are canonical."""
@@ -124,6 +130,7 @@ def test_normalize_is_canonical(r: random.Random) -> None:
         assert ot.normalize(result) == result
 
 
+@laws
 @given(randoms)
 def test_inputs_are_never_mutated(r: random.Random) -> None:
     """Immutability: no function changes its arguments."""
