@@ -20,7 +20,7 @@ from typing import Any
 from editor.ot import attributes, fastdiff, utf16
 from editor.ot.errors import InvalidOp
 from editor.ot.iterator import DELETE, INSERT, RETAIN, OpIterator
-from editor.ot.ops import chop, push
+from editor.ot.ops import chop, extend, push
 
 __all__ = ["apply", "compose", "diff", "invert", "transform", "transform_position"]
 
@@ -34,12 +34,10 @@ def compose(a: list[Op], b: list[Op]) -> list[Op]:
     result: list[Op] = []
     if b_it.kind == RETAIN and b_it.has_next() and b_it.attrs is None:
         # A leading plain retain of b keeps a's inserts as they are.
-        first_left = b_it.op_len
-        while a_it.kind == INSERT and a_it.peek_length() <= first_left:
-            first_left -= a_it.peek_length()
-            push(result, *a_it.take())
-        if b_it.op_len - first_left > 0:
-            b_it.take(b_it.op_len - first_left)
+        kept, kept_length = a_it.whole_inserts(b_it.op_len)
+        extend(result, kept)
+        if kept_length:
+            b_it.take(kept_length)
     while a_it.has_next() or b_it.has_next():
         if b_it.kind == INSERT:
             push(result, *b_it.take())
@@ -47,8 +45,9 @@ def compose(a: list[Op], b: list[Op]) -> list[Op]:
             push(result, *a_it.take())
         elif not b_it.has_next():
             # The rest of b is an endless plain retain: a's rest passes through unchanged.
-            while a_it.has_next():
+            if a_it.offset:
                 push(result, *a_it.take())
+            extend(result, a_it.whole_rest())
         else:
             count = min(a_it.peek_length(), b_it.peek_length())
             a_kind, _, a_content, a_attrs = a_it.take(count)

@@ -86,6 +86,39 @@ class OpIterator:
         self.content = None
         self.attrs = None
 
+    def whole_inserts(self, limit: int) -> tuple[list[dict[str, Any]], int]:
+        """Take the next whole insert ops, as they are, while their total stays ≤ ``limit``.
+
+        Returns them and their total length.
+        """
+        if self.offset or self.kind != INSERT or self.op_len > limit:
+            return [], 0
+        ops = self._ops
+        start = index = self._index
+        total = limit
+        limit -= self.op_len
+        index += 1
+        while index < self._count:
+            op = ops[index]
+            if "insert" not in op:
+                break
+            content = op["insert"]
+            length = utf16.utf16_len(content) if content.__class__ is str else 1
+            if length > limit:
+                break
+            limit -= length
+            index += 1
+        self._index = index - 1
+        self._advance()
+        return ops[start:index], total - limit
+
+    def whole_rest(self) -> list[dict[str, Any]]:
+        """Take every op left after the current piece, as they are (call at an op boundary)."""
+        rest = self._ops[self._index:]
+        self._index = self._count
+        self._advance()
+        return rest
+
     def has_next(self) -> bool:
         """Whether any op is left."""
         return self._index < self._count

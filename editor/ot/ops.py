@@ -12,7 +12,7 @@ from typing import Any
 from editor.ot.attributes import Attrs, attrs_equal
 from editor.ot.iterator import DELETE, INSERT, OpIterator, op_length
 
-__all__ = ["chop", "length", "make_op", "normalize", "push"]
+__all__ = ["chop", "extend", "length", "make_op", "normalize", "push"]
 
 Op = dict[str, Any]
 
@@ -61,6 +61,30 @@ def push(ops: list[Op], kind: int, count: Any, content: Any, attrs: Attrs) -> No
         ops.append(make_op(kind, count, content, attrs))
     else:
         ops.insert(index, make_op(kind, count, content, attrs))
+
+
+def extend(result: list[Op], ops: list[Op]) -> None:
+    """``push`` every op of ``ops`` onto ``result``; fast for runs of canonical inserts."""
+    for op in ops:
+        if "insert" not in op:
+            it = OpIterator([op])
+            while it.has_next():
+                push(result, *it.take())
+            continue
+        content = op["insert"]
+        if content == "":
+            continue
+        attrs = op.get("attributes") or None
+        if result:
+            last = result[-1]
+            last_attrs = last.get("attributes")
+            if "delete" in last or (content.__class__ is str
+                                    and last.get("insert").__class__ is str
+                                    and (attrs is last_attrs
+                                         or attrs_equal(attrs, last_attrs))):
+                push(result, INSERT, 0, content, attrs)
+                continue
+        result.append({"insert": content, "attributes": attrs} if attrs else {"insert": content})
 
 
 def chop(ops: list[Op]) -> list[Op]:

@@ -13,6 +13,12 @@ def test_zero_length_ops_and_empty_attributes_are_ignored() -> None:
           {"insert": "b"}]
     assert ot.normalize(op) == [{"insert": "ab"}]
     assert ot.compose(op, [{"retain": 1}, {"delete": 1}]) == [{"insert": "a"}]
+    assert ot.compose(op, [{"retain": 1}]) == [{"insert": "ab"}]
+    assert ot.compose([{"delete": 1}, {"insert": "a"}, {"insert": ""}, {"retain": 0}],
+                      [{"retain": 1}]) == [{"insert": "a"}, {"delete": 1}]
+    assert ot.compose([{"retain": 2}, {"insert": "a"}, {"delete": 1}, {"insert": ""},
+                       {"insert": "b"}, {"retain": 0}], [{"insert": "x"}]) == [
+        {"insert": "x"}, {"retain": 2}, {"insert": "ab"}, {"delete": 1}]
 
 
 def test_malformed_ops_raise_invalid_op() -> None:
