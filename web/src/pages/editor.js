@@ -1,0 +1,332 @@
+// The editor at /d/{id}: Quill (snow theme) bound to a SessionMachine through a
+// Connection; remote cursors, who's here, the connection indicator, title editing,
+// sharing and the history panel.
+
+import Quill from 'quill';
+import { api } from '../api.js';
+import { Connection } from '../connection.js';
+import { CursorLayer, QuillCursors, colorFor } from '../cursors.js';
+import { h, replaceChildren, toast } from '../dom.js';
+import { SessionMachine } from '../session.js';
+import { accountMenu, avatar, brand, currentUser, handleError, openShareDialog } from './common.js';
+import { historyPanel } from './history.js';
+
+Quill.register('modules/cursors', QuillCursors, true);
+
+const TOOLBAR = [
+  [{ header: [1, 2, 3, false] }],
+  ['bold', 'italic', 'underline'],
+  [{ list: 'ordered' }, { list: 'bullet' }],
+  ['link'],
+  ['clean'],
+];
+
+const FATAL_MESSAGES = {
+  not_found: 'This document was deleted, or you no longer have access to it.',
+  forbidden: 'Your access to this document was removed.',
+  replaced: 'This document was opened again with the same editor session elsewhere.',
+  bad_request: 'The server refused this editor’s messages. Reload the page.',
+};
+
+function plural(n, word) {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+export function editorPage(root, { params, navigate }) {
+  const docId = params[0];
+  const machine = new SessionMachine();
+  let doc = { id: docId, title: '', role: '' };
+  let canEdit = false;
+  let broken = null; // a reason editing is off for good (fatal close, unrenderable content)
+
+  // --- layout ------------------------------------------------------------------------
+  const titleInput = h('input', { id: 'doc-title', class: 'doc-title-input', maxlength: 500,
+                                  'aria-label': 'Document title', placeholder: 'Untitled document',
+                                  readOnly: true });
+  const status = h('button', { id: 'connection-status', class: 'connection', type: 'button',
+                               dataset: { state: 'connecting', unsent: '0' },
+                               title: 'Connection to the server' });
+  const presence = h('ul', { id: 'presence', class: 'presence', 'aria-label': 'Who is here' });
+  const historyButton = h('button', { id: 'history-toggle', type: 'button' }, 'History');
+  const shareButton = h('button', { id: 'share-button', class: 'primary', type: 'button' }, 'Share');
+  const viewOnly = h('span', { class: 'badge', id: 'view-only', hidden: true }, 'View only');
+  const notice = h('div', { class: 'notice', id: 'editor-notice', role: 'alert', hidden: true });
+  const editorHost = h('div', { id: 'editor' });
+  const column = h('div', { class: 'editor-column' }, h('div', { class: 'page' }, editorHost));
+  const history = historyPanel({
+    docId,
+    head: () => machine.version,
+    canRestore: () => canEdit,
+    names: () => knownNames,
+    navigate,
+  });
+
+  root.append(
+    h('header', { class: 'topbar editor-bar' },
+      brand(),
+      h('a', { href: '/', 'data-link': true, class: 'back-link', title: 'All documents' }, 'Documents'),
+      h('div', { class: 'title-wrap' }, titleInput, viewOnly),
+      h('div', { class: 'spacer' }),
+      status, presence, historyButton, shareButton, accountMenu(navigate)),
+    notice,
+    h('div', { class: 'editor-layout' }, column, history.element));
+
+  const quill = new Quill(editorHost, {
+    theme: 'snow',
+    readOnly: true,
+    placeholder: 'Loading…',
+    modules: {
+      toolbar: TOOLBAR,
+      history: { userOnly: true },
+      cursors: { hideDelayMs: 1500, hideSpeedMs: 300, selectionChangeSource: null,
+                 transformOnTextChange: false },
+    },
+  });
+  const cursorLayer = new CursorLayer(quill);
+  root.querySelector('.ql-toolbar')?.setAttribute('id', 'toolbar');
+
+  // --- who is here -----------------------------------------------------------------
+  const knownNames = new Map(); // user id -> name, for the history panel
+  function renderPresence() {
+    const users = new Map();
+    if (machine.user) users.set(machine.user.id, { user: machine.user, you: true, sessions: 1 });
+    for (const user of machine.peers.values()) {
+      if (!user) continue;
+      knownNames.set(user.id, user.name);
+      const entry = users.get(user.id);
+      if (entry) entry.sessions += 1;
+      else users.set(user.id, { user, you: false, sessions: 1 });
+    }
+    replaceChildren(presence, [...users.values()].map(({ user, you, sessions }) =>
+      h('li', { class: 'presence-user', dataset: { userId: user.id },
+                title: `${user.name}${you ? ' (you)' : ''}${sessions > 1 ? ` · ${sessions} tabs` : ''}`,
+                style: { '--user-color': colorFor(user.id) } },
+        avatar(user), h('span', { class: 'presence-name' }, you ? `${user.name} (you)` : user.name))));
+  }
+
+  // --- the connection indicator -------------------------------------------------------
+  let countdown = null;
+  function renderStatus() {
+    const unsent = machine.unsent;
+    const state = connection.state;
+    status.dataset.state = state;
+    status.dataset.unsent = String(unsent);
+    const unsentText = plural(unsent, 'unsent edit');
+    let text;
+    if (state === 'connected') text = unsent ? 'Saving…' : 'Connected';
+    else if (state === 'connecting') text = 'Connecting…';
+    else if (state === 'reconnecting') text = `Reconnecting… — ${unsentText}`;
+    else if (state === 'offline') {
+      const waitS = connection.retryAt ? Math.max(0, Math.ceil((connection.retryAt - Date.now()) / 1000)) : 0;
+      text = `Offline — ${unsentText}${waitS ? ` · retrying in ${waitS} s` : ''}`;
+    } else text = unsent ? `Disconnected — ${unsentText}` : 'Disconnected';
+    status.textContent = text;
+    status.title = state === 'offline' ? 'Click to retry now' : 'Connection to the server';
+    if (state === 'offline' && countdown === null) {
+      countdown = setInterval(renderStatus, 1000);
+    } else if (state !== 'offline' && countdown !== null) {
+      clearInterval(countdown);
+      countdown = null;
+    }
+  }
+  status.addEventListener('click', () => connection.connectNow());
+
+  function showNotice(message, kind = 'error') {
+    notice.textContent = message;
+    notice.className = `notice notice-${kind}`;
+    notice.hidden = false;
+  }
+
+  // --- roles ---------------------------------------------------------------------------
+  function setRole(role) {
+    doc.role = role;
+    canEdit = (role === 'owner' || role === 'editor') && broken === null;
+    quill.enable(canEdit);
+    root.classList.toggle('read-only', !canEdit);
+    viewOnly.hidden = role !== 'viewer';
+    titleInput.readOnly = !canEdit;
+    shareButton.textContent = role === 'owner' ? 'Share' : 'Access';
+    quill.root.dataset.placeholder = canEdit ? 'Start typing…' : '';
+  }
+
+  function breakEditing(message) {
+    broken = message;
+    quill.enable(false);
+    canEdit = false;
+    root.classList.add('read-only');
+    showNotice(message);
+  }
+
+  // --- the document ------------------------------------------------------------------
+  function checkLength() {
+    if (quill.getLength() !== machine.localLength && broken === null) {
+      breakEditing('This document holds content this editor cannot show; editing is off '
+                   + 'to keep it intact. Reload the page to try again.');
+    }
+  }
+
+  function renderCursors() {
+    cursorLayer.render(machine.remoteCursors());
+  }
+
+  function onEvents(events) {
+    let changed = false;
+    for (const event of events) {
+      switch (event.type) {
+        case 'load':
+          quill.setContents(event.content, 'api');
+          quill.history.clear();
+          if (event.dropped.ops.length && event.reason !== 'snapshot') {
+            showNotice('Some of your latest edits could not be applied and were discarded.', 'warn');
+          }
+          changed = true;
+          break;
+        case 'welcome':
+          setRole(event.role);
+          if (event.user) knownNames.set(event.user.id, event.user.name);
+          break;
+        case 'remote':
+          quill.updateContents(event.local, 'api');
+          changed = true;
+          break;
+        case 'rejected':
+          quill.updateContents(event.revert, 'api');
+          setRole(event.role);
+          toast(event.code === 'forbidden' ? 'You can only view this document now; your edit was undone.'
+            : `Your edit was refused (${event.message}) and undone.`, 'error');
+          changed = true;
+          break;
+        case 'server-error':
+          if (event.code === 'too_large' || event.code === 'forbidden') toast(event.message, 'error');
+          break;
+        default:
+          break;
+      }
+    }
+    if (changed) checkLength();
+    if (events.some((e) => e.type === 'welcome' || e.type.startsWith('peer-'))) renderPresence();
+    renderCursors();
+    renderStatus();
+  }
+
+  quill.on('text-change', (delta, _old, source) => {
+    if (source !== 'user') {
+      return;
+    }
+    try {
+      machine.edit(delta);
+    } catch (error) {
+      breakEditing(`The editor lost track of the document (${error.message}). Reload the page.`);
+      return;
+    }
+    const range = quill.getSelection();
+    if (range) selectLocal(range.index, range.length);
+    connection.flush();
+    renderCursors();
+    renderStatus();
+  });
+
+  function selectLocal(index, length) {
+    try {
+      machine.select(index, length);
+    } catch {
+      // a selection outside the content we track: skip it rather than send nonsense
+    }
+  }
+
+  quill.on('selection-change', (range, _old, source) => {
+    if (source === 'silent') return;
+    selectLocal(range ? range.index : null, range ? range.length : 0);
+    connection.flush();
+  });
+
+  const connection = new Connection({
+    docId,
+    machine,
+    onEvents,
+    onStatus: renderStatus,
+    onFatal: (failure) => {
+      if (failure.reason === 'signed_out') {
+        navigate(`/login?next=${encodeURIComponent(location.pathname)}`, { replace: true });
+        return;
+      }
+      breakEditing(FATAL_MESSAGES[failure.reason] ?? failure.message);
+      cursorLayer.clear();
+      renderStatus();
+    },
+  });
+
+  // --- title, share, history ---------------------------------------------------------
+  async function saveTitle() {
+    const value = titleInput.value.trim();
+    if (!canEdit || !value || value === doc.title) {
+      titleInput.value = doc.title;
+      return;
+    }
+    try {
+      await api.renameDocument(docId, value);
+      doc.title = value;
+      document.title = `${value} — Editor`;
+    } catch (error) {
+      titleInput.value = doc.title;
+      handleError(error, navigate, 'rename');
+    }
+  }
+  titleInput.addEventListener('keydown', (event) => {
+    if (event.key === 'Enter') {
+      event.preventDefault();
+      titleInput.blur();
+    } else if (event.key === 'Escape') {
+      titleInput.value = doc.title;
+      titleInput.blur();
+    }
+  });
+  titleInput.addEventListener('blur', saveTitle);
+  shareButton.addEventListener('click', () => openShareDialog(doc, navigate));
+  historyButton.addEventListener('click', () => {
+    history.toggle();
+    historyButton.classList.toggle('active', history.isOpen);
+    if (history.isOpen) loadMemberNames();
+  });
+
+  async function loadMemberNames() {
+    try {
+      for (const member of await api.members(docId)) knownNames.set(member.user_id, member.name);
+    } catch {
+      // names are a nicety in the history list
+    }
+  }
+
+  function warnUnsent(event) {
+    if (machine.unsent > 0) {
+      event.preventDefault();
+      event.returnValue = '';
+    }
+  }
+  window.addEventListener('beforeunload', warnUnsent);
+
+  api.getDocument(docId).then((meta) => {
+    doc = { ...doc, id: meta.id, title: meta.title, role: meta.role, owner_id: meta.owner_id };
+    if (document.activeElement !== titleInput) titleInput.value = meta.title;
+    document.title = `${meta.title} — Editor`;
+    if (!machine.connected) shareButton.textContent = meta.role === 'owner' ? 'Share' : 'Access';
+  }).catch((error) => {
+    if (error?.status === 404) breakEditing(FATAL_MESSAGES.not_found);
+    else handleError(error, navigate);
+  });
+  currentUser().then((user) => knownNames.set(user.id, user.name)).catch(() => {});
+
+  renderStatus();
+  connection.start();
+
+  // for tests and debugging: the live state of this editor
+  window.editorDebug = { quill, machine, connection };
+
+  return () => {
+    connection.stop();
+    if (countdown !== null) clearInterval(countdown);
+    window.removeEventListener('beforeunload', warnUnsent);
+    history.close();
+    delete window.editorDebug;
+  };
+}
