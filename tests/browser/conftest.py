@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -34,6 +35,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-component-update", "--disable-sync"]
 PASSWORD = "correct horse battery"
 WEB_SOURCES = ("src/**/*", "build.mjs", "package.json", "package-lock.json")
+NETWORK_NOISE = re.compile(r"^(WebSocket connection to .* failed|Failed to load resource)")
 _counter = itertools.count()
 
 
@@ -202,7 +204,8 @@ class Site:
 def watch(page: Page, errors: list[str]) -> None:
     """Collect uncaught page errors and console errors into ``errors``."""
     def on_console(message: ConsoleMessage) -> None:
-        if message.type == "error":
+        # the browser's own network logs are expected while a test stops the server
+        if message.type == "error" and not NETWORK_NOISE.search(message.text):
             errors.append(f"console: {message.text}")
 
     page.on("pageerror", lambda error: errors.append(f"pageerror: {error}"))

@@ -103,6 +103,7 @@ export class Connection {
       token = await accessToken({ stale: this.staleToken });
       base = await wsBaseUrl();
     } catch (error) {
+      if (this.stopped) return;
       if (error instanceof SignedOut) {
         this.fail({ reason: 'signed_out', message: error.message });
       } else {

@@ -17,11 +17,18 @@ export function forgetCurrentUser() {
   me = null;
 }
 
+/** To the sign-in page, coming back here afterwards (once, however many callers ask). */
+export function signIn(navigate) {
+  forgetCurrentUser();
+  if (location.pathname === '/login' || location.pathname === '/register') return;
+  navigate(`/login?next=${encodeURIComponent(location.pathname + location.search)}`,
+           { replace: true });
+}
+
 /** Report an error: back to sign-in when signed out, else a toast. */
 export function handleError(error, navigate, doing = '') {
   if (error instanceof SignedOut) {
-    forgetCurrentUser();
-    navigate(`/login?next=${encodeURIComponent(location.pathname)}`, { replace: true });
+    signIn(navigate);
     return;
   }
   const message = error instanceof ApiError ? error.message : String(error?.message ?? error);

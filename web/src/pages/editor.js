@@ -8,7 +8,9 @@ import { Connection } from '../connection.js';
 import { CursorLayer, QuillCursors, colorFor } from '../cursors.js';
 import { h, replaceChildren, toast } from '../dom.js';
 import { SessionMachine } from '../session.js';
-import { accountMenu, avatar, brand, currentUser, handleError, openShareDialog } from './common.js';
+import {
+  accountMenu, avatar, brand, currentUser, handleError, openShareDialog, signIn,
+} from './common.js';
 import { historyPanel } from './history.js';
 
 Quill.register('modules/cursors', QuillCursors, true);
@@ -247,7 +249,7 @@ export function editorPage(root, { params, navigate }) {
     onStatus: renderStatus,
     onFatal: (failure) => {
       if (failure.reason === 'signed_out') {
-        navigate(`/login?next=${encodeURIComponent(location.pathname)}`, { replace: true });
+        signIn(navigate);
         return;
       }
       breakEditing(FATAL_MESSAGES[failure.reason] ?? failure.message);
