@@ -98,10 +98,11 @@ export function historyPanel({ docId, head, canRestore, names, navigate }) {
 
   async function loadPage(to) {
     const from = Math.max(0, to - PAGE_OPS);
-    if (to <= 0) return;
     try {
-      const page = await api.ops(docId, from, to);
-      list.append(...groupChanges(page.ops ?? []).map(entry));
+      if (to > from) {
+        const page = await api.ops(docId, from, to);
+        list.append(...groupChanges(page.ops ?? []).map(entry));
+      }
       oldestLoaded = from;
       older.hidden = from === 0;
       if (from === 0) {
