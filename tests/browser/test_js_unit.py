@@ -13,7 +13,7 @@ def test_javascript_unit_tests_pass(built_page: object) -> None:
     assert node is not None, "node is needed for the web page's unit tests"
     tests = sorted(str(path) for path in (WEB / "test").glob("*.test.mjs"))
     assert tests, "no JavaScript tests found"
-    result = subprocess.run([node, "--test", *tests], cwd=WEB, capture_output=True, text=True,
-                            timeout=300, check=False)
+    result = subprocess.run([node, "--test", "--test-timeout=60000", *tests], cwd=WEB,
+                            capture_output=True, text=True, timeout=300, check=False)
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
     assert "# fail 0" in result.stdout

@@ -307,15 +307,27 @@ export function editorPage(root, { params, navigate }) {
   }
   window.addEventListener('beforeunload', warnUnsent);
 
-  api.getDocument(docId).then((meta) => {
-    doc = { ...doc, id: meta.id, title: meta.title, role: meta.role, owner_id: meta.owner_id };
+  // Titles and roles changed by others reach us over REST (the WebSocket carries neither):
+  // on load, when the window regains focus, and every minute.
+  async function refreshMeta() {
+    let meta;
+    try {
+      meta = await api.getDocument(docId);
+    } catch (error) {
+      if (error?.status === 404) breakEditing(FATAL_MESSAGES.not_found);
+      else if (error?.code !== 'network') handleError(error, navigate);
+      return;
+    }
+    const first = doc.title === '';
+    doc = { ...doc, id: meta.id, title: meta.title, owner_id: meta.owner_id };
     if (document.activeElement !== titleInput) titleInput.value = meta.title;
     document.title = `${meta.title} — Editor`;
-    if (!machine.connected) shareButton.textContent = meta.role === 'owner' ? 'Share' : 'Access';
-  }).catch((error) => {
-    if (error?.status === 404) breakEditing(FATAL_MESSAGES.not_found);
-    else handleError(error, navigate);
-  });
+    if (machine.connected && !first && meta.role !== doc.role) setRole(meta.role);
+    else if (!machine.connected) shareButton.textContent = meta.role === 'owner' ? 'Share' : 'Access';
+  }
+  const metaTimer = setInterval(refreshMeta, 60000);
+  window.addEventListener('focus', refreshMeta);
+  refreshMeta();
   currentUser().then((user) => knownNames.set(user.id, user.name)).catch(() => {});
 
   renderStatus();
@@ -328,6 +340,8 @@ export function editorPage(root, { params, navigate }) {
     connection.stop();
     if (countdown !== null) clearInterval(countdown);
     window.removeEventListener('beforeunload', warnUnsent);
+    window.removeEventListener('focus', refreshMeta);
+    clearInterval(metaTimer);
     history.close();
     delete window.editorDebug;
   };
