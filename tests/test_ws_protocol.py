@@ -330,7 +330,7 @@ async def test_resume_delivers_every_op_and_own_op_as_ack(server: InProcessServe
             assert await a.recv() == {"type": "ack", "seq": 1, "version": 0}
     state = await _head(server, owner, doc_id)
     assert state["version"] == 501
-    assert state["content"] == [{"insert": "a" + "b" * 500 + "\n"}]
+    assert state["content"] == [{"insert": "b" * 500 + "a\n"}]
 
 
 async def test_role_changes_apply_to_open_sessions(server: InProcessServer) -> None:

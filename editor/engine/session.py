@@ -64,3 +64,5 @@ class Session:
             self.close_code = code
             self.close_reason = reason
             self.closed.set()
+            # The writer sends what is queued (a last error frame, say), then stops.
+            self._send.close()

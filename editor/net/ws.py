@@ -178,26 +178,18 @@ class CollabServer:
             for start in range(0, len(frames), CATCH_UP_FRAMES_PER_MESSAGE):
                 await ws.send_message(pack(frames[start:start + CATCH_UP_FRAMES_PER_MESSAGE]))
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(self._read, ws, runtime, session)
             nursery.start_soon(self._write, ws, session)
-            nursery.start_soon(self._heartbeat, ws, session)
-            await session.closed.wait()
-            nursery.cancel_scope.cancel()
-        assert session.close_code is not None
-        await self._flush_and_close(ws, session)
-
-    async def _flush_and_close(self, ws: WebSocketConnection, session: Session) -> None:
-        """Send what is still queued (the last error frame, say), then the close frame."""
+            async with trio.open_nursery() as inner:
+                inner.start_soon(self._read, ws, runtime, session)
+                inner.start_soon(self._heartbeat, ws, session)
+                await session.closed.wait()
+                inner.cancel_scope.cancel()
+            # The writer drains the closed queue; a stuck client gets 2 s at most.
+            nursery.cancel_scope.deadline = trio.current_time() + 2
         assert session.close_code is not None
         metrics.WS_CLOSES.labels(str(session.close_code)).inc()
         with trio.move_on_after(2):
             try:
-                while True:
-                    try:
-                        message = session.outbox.receive_nowait()
-                    except trio.WouldBlock:
-                        break
-                    await ws.send_message(message)
                 await ws.aclose(session.close_code, session.close_reason[:120])
             except ConnectionClosed:
                 pass

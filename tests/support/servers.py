@@ -43,13 +43,13 @@ class LiveServer:
     def start(self) -> None:
         """Start the process and wait until /readyz answers."""
         self.log_path = self.data_dir.parent / f"{self.data_dir.name}-server.log"
-        log = open(self.log_path, "ab")  # noqa: SIM115 - owned by the process
         env = {**os.environ, **self.env}
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "editor", "serve", "--host", "127.0.0.1",
-             "--port", str(self.http_port), "--ws-port", str(self.ws_port),
-             "--data-dir", str(self.data_dir)],
-            stdout=log, stderr=log, env=env)
+        with open(self.log_path, "ab") as log:  # the child keeps its own descriptor
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "editor", "serve", "--host", "127.0.0.1",
+                 "--port", str(self.http_port), "--ws-port", str(self.ws_port),
+                 "--data-dir", str(self.data_dir)],
+                stdout=log, stderr=log, env=env)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
