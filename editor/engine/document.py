@@ -311,7 +311,8 @@ class DocumentRuntime:
             frames.append(encode(_op_frame(op)))
         metrics.OPS_COMMITTED.inc(len(batch.committed))
         shared = pack(frames)
-        for session in list(self.sessions):
+        # Senders outside the session set (a REST restore, a replaced session) get acks too.
+        for session in self.sessions | senders.keys():
             positions = senders.get(session)
             if positions is None:
                 session.deliver(shared)

@@ -107,9 +107,9 @@ class Engine:
                     await runtime.stop()
             watched = [doc_id for doc_id, rt in self.documents.items() if rt.sessions]
             for doc_id, head in (await self.store.heads(watched)).items():
-                runtime = self.documents.get(doc_id)
-                if runtime is not None and head > runtime.head:
-                    runtime.request_sync()
+                watched_runtime = self.documents.get(doc_id)
+                if watched_runtime is not None and head > watched_runtime.head:
+                    watched_runtime.request_sync()
 
     def set_role(self, doc_id: str, user_id: str, role: str | None) -> None:
         """Apply a membership change to open sessions."""

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import time
+import uuid
 from typing import Any
 
 from quart import Blueprint, request
 
 from editor import ot
+from editor.engine.document import Submission
+from editor.engine.session import Session
 from editor.errors import BadRequest, Forbidden, InvalidOpError, NotFound, TooLargeError
 from editor.net.http import current_user, json_body, services, string_field
 from editor.store import DocumentMeta, User
@@ -205,3 +209,84 @@ async def delete_member(doc_id: str, email: str) -> tuple[str, int]:
     await store.remove_member(doc_id, member.id)
     services().engine.set_role(doc_id, member.id, None)
     return "", 204
+
+
+MAX_OPS_PAGE = 1000
+
+
+def _int_arg(name: str, default: int | None) -> int | None:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise BadRequest(f"'{name}' must be an integer", code="validation") from None
+    if value < 0:
+        raise BadRequest(f"'{name}' must not be negative", code="validation")
+    return value
+
+
+@document_routes.get("/<doc_id>/ops")
+async def ops(doc_id: str) -> dict[str, Any]:
+    """Committed ops as op frames, ``from`` inclusive to ``to`` exclusive, 1,000 at most."""
+    user = await current_user()
+    await document_with_role(doc_id, user)
+    head = await services().store.head(doc_id)
+    start = _int_arg("from", 0) or 0
+    end = min(_int_arg("to", head) or 0, head, start + MAX_OPS_PAGE)
+    rows = await services().store.read_ops(doc_id, start, end) if end > start else []
+    return {"ops": [{"type": "op", "version": op.version, "delta": op.delta,
+                     "client_id": op.client_id, "user_id": op.user_id, "seq": op.seq}
+                    for op in rows]}
+
+
+@document_routes.get("/<doc_id>/versions/<int:version>")
+async def version_content(doc_id: str, version: int) -> dict[str, Any]:
+    """The content as it was at ``version``."""
+    user = await current_user()
+    await document_with_role(doc_id, user)
+    if version > await services().store.head(doc_id):
+        raise NotFound(f"version {version} does not exist yet")
+    version, content = await content_at(doc_id, version)
+    return {"version": version, "content": content}
+
+
+@document_routes.post("/<doc_id>/restore")
+async def restore(doc_id: str) -> dict[str, Any]:
+    """Commit one ordinary op that makes the content equal to an earlier version's."""
+    user = await current_user()
+    body = await json_body({"version"})
+    _, role = await document_with_role(doc_id, user)
+    require(role, "editor", "owner")
+    target = body["version"]
+    if type(target) is not int or target < 0:
+        raise BadRequest("'version' must be a non-negative integer", code="validation")
+    runtime = await services().engine.open(doc_id)
+    if target > runtime.head:
+        raise NotFound(f"version {target} does not exist yet")
+    _, old_content = await content_at(doc_id, target)
+    base = runtime.head
+    delta = ot.diff(runtime.content.to_delta(), old_content)
+    session = Session(doc_id, user.id, user.name, f"restore-{uuid.uuid4().hex}", role, 4)
+    await runtime.submit(Submission(session, 1, base, delta))
+    reply = json.loads(await session.outbox.receive())
+    if reply["type"] != "ack":
+        raise BadRequest(reply.get("message", "the restore could not be committed"),
+                         code=reply.get("code", "conflict"))
+    return {"version": reply["version"] + 1, "restored_from": target}
+
+
+@document_routes.get("/<doc_id>/presence")
+async def presence(doc_id: str) -> list[dict[str, Any]]:
+    """The open sessions of the document with their cursors."""
+    user = await current_user()
+    await document_with_role(doc_id, user)
+    runtime = services().engine.documents.get(doc_id)
+    if runtime is None:
+        return []
+    return [{"client_id": s.client_id, "user": s.user,
+             "index": s.cursor.index if s.cursor else None,
+             "length": s.cursor.length if s.cursor else 0,
+             "version": s.cursor.version if s.cursor else runtime.head}
+            for s in runtime.sessions]
