@@ -104,11 +104,13 @@ class Document:
         Raises ``editor.ot.InvalidOp`` (changing nothing) if it does not apply locally,
         and the ``SessionEnded`` error (or ``DocumentClosed``) once the session is over.
         """
-        await trio.lowlevel.checkpoint()
+        # Applied before any checkpoint, so a delta computed from ``content`` just before the
+        # call is applied to exactly that content (no remote op can slip in between).
         self._check_open()
         self._machine.edit(delta)
         self._kick()
         self._notify()
+        await trio.lowlevel.checkpoint()
 
     async def insert(self, index: int, text: str, attributes: dict[str, Any] | None = None) -> None:
         """Insert ``text`` at ``index``."""
