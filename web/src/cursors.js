@@ -1,6 +1,7 @@
 // Remote cursors and selections drawn with quill-cursors: a caret, a highlighted
-// selection and a name flag in the user's colour. Colours come from the user id, so a
-// person keeps one colour in every tab and on every screen.
+// selection and a name flag in the user's colour. A user's colour comes from their id, so
+// it is usually the same on every screen; when two users on one page would share a colour,
+// the later one gets the next free colour instead, so people on a page are told apart.
 
 import QuillCursors from 'quill-cursors/core';
 
@@ -8,12 +9,21 @@ export { QuillCursors };
 
 const PALETTE = ['#e6194b', '#3cb44b', '#4363d8', '#f58231', '#911eb4', '#008080',
                  '#f032e6', '#9a6324', '#800000', '#469990', '#000075', '#d81b60'];
+const assigned = new Map(); // user id -> colour, for this page
 
-/** A stable colour for a user id. */
+/** A colour for a user id: stable on this page, distinct while the palette lasts. */
 export function colorFor(userId) {
+  const key = String(userId);
+  if (assigned.has(key)) return assigned.get(key);
   let hash = 0;
-  for (const char of String(userId)) hash = (Math.imul(hash, 31) + char.codePointAt(0)) >>> 0;
-  return PALETTE[hash % PALETTE.length];
+  for (const char of key) hash = (Math.imul(hash, 31) + char.codePointAt(0)) >>> 0;
+  const used = new Set(assigned.values());
+  let colour = PALETTE[hash % PALETTE.length];
+  for (let step = 1; used.has(colour) && step < PALETTE.length; step += 1) {
+    colour = PALETTE[(hash + step) % PALETTE.length];
+  }
+  assigned.set(key, colour);
+  return colour;
 }
 
 export class CursorLayer {
