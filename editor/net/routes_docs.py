@@ -121,7 +121,8 @@ async def get(doc_id: str) -> dict[str, Any]:
     user = await current_user()
     meta, role = await document_with_role(doc_id, user)
     runtime = services().engine.documents.get(doc_id)
-    if runtime is not None:
+    # Another process sharing the store may be ahead of this one's copy: the op log decides.
+    if runtime is not None and runtime.head == await services().store.head(doc_id):
         version, content = runtime.head, runtime.content.to_delta()
     else:
         version, content = await content_at(doc_id, None)
