@@ -13,6 +13,8 @@ import sqlite3
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -89,6 +91,32 @@ CREATE TABLE IF NOT EXISTS snapshots (
 """
 
 
+@dataclass(eq=False)
+class _Append:
+    """One committer's ops waiting for the shared op-log transaction."""
+
+    doc_id: str
+    rows: list[tuple[Any, ...]]
+    new_head: int
+    updated_at: float
+    done: trio.Event = field(default_factory=trio.Event)
+    error: Exception | None = None
+
+
+def _append_batch(batch: list[_Append], conn: sqlite3.Connection) -> None:
+    for request in batch:
+        conn.execute("SAVEPOINT append")
+        try:
+            conn.executemany("INSERT INTO ops VALUES (?, ?, ?, ?, ?, ?, ?)", request.rows)
+        except sqlite3.IntegrityError as exc:
+            conn.execute("ROLLBACK TO append")
+            request.error = VersionConflict(str(exc))
+        else:
+            conn.execute("UPDATE documents SET head = ?, updated_at = ? WHERE id = ?",
+                         (request.new_head, request.updated_at, request.doc_id))
+        conn.execute("RELEASE append")
+
+
 def _connect(path: str) -> sqlite3.Connection:
     conn = sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False)
     conn.execute("PRAGMA busy_timeout = 30000")
@@ -125,6 +153,8 @@ class SqliteStore:
         self._writer.executescript(SCHEMA)
         self._reader = _connect(str(path))
         self._write_limiter = trio.CapacityLimiter(1)
+        self._appends: list[_Append] = []
+        self._appending = False
         self._read_limiter = trio.CapacityLimiter(1)
 
     @classmethod
@@ -353,23 +383,40 @@ class SqliteStore:
         return dict(rows)
 
     async def append_ops(self, doc_id: str, ops: list[CommittedOp]) -> None:
-        """Append consecutive ops in one durable transaction; ``VersionConflict`` if taken."""
-        rows = [
+        """Append consecutive ops durably; ``VersionConflict`` if a version is taken.
+
+        Appends of all documents that arrive while a commit is running share the next
+        transaction (one fsync for many committers); each keeps its own savepoint, so one
+        document's conflict does not undo another's ops.
+        """
+        request = _Append(doc_id, [
             (doc_id, op.version, op.user_id, op.client_id, op.seq,
              json.dumps(op.delta, ensure_ascii=False, separators=(",", ":")), op.created_at)
             for op in ops
-        ]
-        new_head = ops[-1].version + 1
-
-        def insert(c: sqlite3.Connection) -> None:
+        ], ops[-1].version + 1, ops[-1].created_at)
+        self._appends.append(request)
+        if self._appending:
+            await request.done.wait()
+        else:
+            self._appending = True
             try:
-                c.executemany("INSERT INTO ops VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
-            except sqlite3.IntegrityError as exc:
-                raise VersionConflict(str(exc)) from None
-            c.execute("UPDATE documents SET head = ?, updated_at = ? WHERE id = ?",
-                      (new_head, ops[-1].created_at, doc_id))
-
-        await self._write(insert)
+                while self._appends:
+                    batch, self._appends = self._appends, []
+                    try:
+                        await self._write(partial(_append_batch, batch))
+                    except Unavailable as exc:
+                        for queued in batch:
+                            queued.error = exc
+                    for queued in batch:
+                        queued.done.set()
+            finally:
+                self._appending = False
+                for queued in self._appends:  # only when the leader was cancelled
+                    queued.error = Unavailable("the commit was interrupted")
+                    queued.done.set()
+                self._appends = []
+        if request.error is not None:
+            raise request.error
 
     async def read_ops(self, doc_id: str, from_version: int, to_version: int) -> list[CommittedOp]:
         """Committed ops with ``from_version <= version < to_version``, in order."""
