@@ -35,7 +35,6 @@ class Config:
     hello_timeout_s: float = 10.0
     max_message_bytes: int = 1024 * 1024
     session_queue_messages: int = 256
-    batch_tick_s: float = 0.002
     commit_batch_max_ops: int = 256
     history_cache_ops: int = 2000
     snapshot_every_ops: int = 500
@@ -105,7 +104,7 @@ def _check(cfg: Config) -> None:
         port = getattr(cfg, name)
         if not 0 <= port <= 65535:
             raise ConfigError(f"{name}={port} is not a TCP port")
-    for name in ("hello_timeout_s", "batch_tick_s", "log_poll_interval_s", "drain_timeout_s"):
+    for name in ("hello_timeout_s", "log_poll_interval_s", "drain_timeout_s"):
         if getattr(cfg, name) < 0:
             raise ConfigError(f"{name} must not be negative")
     for name in ("max_message_bytes", "session_queue_messages", "commit_batch_max_ops"):
