@@ -21,6 +21,7 @@ class CloseCode:
 
     NORMAL = 1000
     GOING_AWAY = 1001
+    ABNORMAL = 1006  # never sent: what a client sees when the connection just drops
     TOO_BIG = 1009
     INTERNAL = 1011
     SERVICE_RESTART = 1012

@@ -39,7 +39,6 @@ from editor.client.events import (
 from editor.client.protocol import (
     AckFrame,
     ClientFrame,
-    CloseCode,
     CursorFrame,
     CursorOut,
     Delta,
@@ -54,6 +53,7 @@ from editor.client.protocol import (
     Welcome,
 )
 from editor.client.state import ClientState, Synchronized
+from editor.errors import CloseCode
 from editor.ot import InvalidOp
 
 

@@ -17,24 +17,6 @@ Delta = list[dict[str, Any]]
 """A quill-delta as JSON: a list of ``insert`` / ``retain`` / ``delete`` op dicts."""
 
 
-class CloseCode:
-    """WebSocket close codes the client reacts to (PROTOCOL.md §3)."""
-
-    NORMAL = 1000
-    GOING_AWAY = 1001
-    ABNORMAL = 1006
-    TOO_BIG = 1009
-    INTERNAL = 1011
-    SERVICE_RESTART = 1012
-    BAD_REQUEST = 4400
-    UNAUTHORIZED = 4401
-    REVOKED = 4403
-    NOT_FOUND = 4404
-    HELLO_TIMEOUT = 4408
-    BAD_VERSION = 4409
-    RATE_LIMITED = 4429
-
-
 class ErrorCode:
     """Machine codes of ``error`` frames (PROTOCOL.md §3)."""
 
