@@ -72,21 +72,23 @@ async def run_clients(server: InProcessServer, clients: int, edits_each: int,
                     await trio.sleep(rng.random() * 0.01)
                 await doc.wait_synchronized()
                 done_editing.append(index)
+                if len(done_editing) == clients:
+                    all_done.set()
                 await final_head_known.wait()
-                while doc.version < final_head[0]:
+                while doc.version < final_head[0]:  # noqa: ASYNC110 - the SDK has no version wait
                     await trio.sleep(0.01)
                 finals[index] = doc.content
                 nursery.cancel_scope.cancel()
 
     done_editing: list[int] = []
+    all_done = trio.Event()
     final_head_known = trio.Event()
     final_head = [0]
     with trio.fail_after(120):
         async with trio.open_nursery() as nursery:
             for index in range(clients):
                 nursery.start_soon(client, index)
-            while len(done_editing) < clients:
-                await trio.sleep(0.02)
+            await all_done.wait()
             # Every edit is acknowledged, so the head is final.
             final_head[0] = (await server.http.get(f"/v1/documents/{doc_id}",
                                                    headers=owner.headers)).json()["version"]

@@ -74,6 +74,7 @@ async def test_two_engines_on_one_data_directory_converge(tmp_path: Path) -> Non
             await share(http, owner, doc_id, other, "editor")
             finals: dict[int, list[dict[str, Any]]] = {}
             done: list[int] = []
+            all_done = trio.Event()
             final_head = [0]
             head_known = trio.Event()
 
@@ -87,8 +88,10 @@ async def test_two_engines_on_one_data_directory_converge(tmp_path: Path) -> Non
                         await trio.sleep(rng.random() * 0.02)
                     await doc.wait_synchronized()
                     done.append(index)
+                    if len(done) == 4:
+                        all_done.set()
                     await head_known.wait()
-                    while doc.version < final_head[0]:
+                    while doc.version < final_head[0]:  # noqa: ASYNC110 - the SDK has no version wait
                         await trio.sleep(0.02)
                     finals[index] = doc.content
 
@@ -98,8 +101,7 @@ async def test_two_engines_on_one_data_directory_converge(tmp_path: Path) -> Non
                         server = first if index % 2 else second
                         token = (owner if index < 2 else other).access_token
                         nursery.start_soon(client, index, server, token)
-                    while len(done) < 4:
-                        await trio.sleep(0.05)
+                    await all_done.wait()
                     final_head[0] = (await http.get(f"/v1/documents/{doc_id}",
                                                     headers=owner.headers)).json()["version"]
                     head_known.set()
