@@ -170,6 +170,9 @@ def create_app(svc: Services) -> QuartTrio:
         if not webassets.assets_present():
             return Response(webassets.MISSING_ASSETS_MESSAGE, status=503,
                             content_type="text/plain; charset=utf-8")
-        return await send_from_directory(webassets.dist_dir(), "index.html")
+        response = await send_from_directory(webassets.dist_dir(), "index.html")
+        # Asset URLs carry a content hash; only the page itself must never be stale.
+        response.headers["Cache-Control"] = "no-cache"
+        return response
 
     return app
