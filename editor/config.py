@@ -43,6 +43,9 @@ class Config:
     drain_timeout_s: float = 10.0
     ops_per_second_limit: float = 200.0
     ops_burst: int = 400
+    auth_per_address_per_min: int = 500
+    auth_per_user_per_min: int = 100
+    documents_per_user_per_min: int = 1000
     require_verified_email: bool = False
     log_level: str = "info"
     allowed_origins: tuple[str, ...] = field(default_factory=tuple)

@@ -22,6 +22,7 @@ from editor.auth.service import AuthService
 from editor.auth.tokens import TokenIssuer, new_secret
 from editor.config import Config
 from editor.engine.engine import Engine
+from editor.guards.ratelimit import MemoryRateLimiter
 from editor.net.http import Services, create_app
 from editor.net.ws import CollabServer
 from editor.store import open_store
@@ -74,7 +75,8 @@ async def serve(cfg: Config, *, stop: trio.Event | None = None,
             ws_url = cfg.public_ws_url or f"ws://{cfg.host}:{ws_port}"
             auth = AuthService(store, tokens, refresh_ttl_s=cfg.refresh_token_ttl_s,
                                require_verified_email=cfg.require_verified_email)
-            app = create_app(Services(cfg, store, engine, tokens, auth, ws_url))
+            app = create_app(Services(cfg, store, engine, tokens, auth, ws_url,
+                                      MemoryRateLimiter()))
             hconfig = HypercornConfig()
             hconfig.bind = [f"{cfg.host}:{cfg.http_port}"]
             hconfig.backlog = 1024

@@ -7,6 +7,7 @@ the JSON error shape of PROTOCOL.md §4 and serves the web page.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +21,8 @@ from editor.auth.service import AuthService
 from editor.auth.tokens import InvalidToken, TokenIssuer
 from editor.config import Config
 from editor.engine.engine import Engine
-from editor.errors import BadRequest, EditorError, Unauthorized
+from editor.errors import BadRequest, EditorError, RateLimited, Unauthorized
+from editor.guards.ratelimit import RateLimiter
 from editor.net import webassets
 from editor.store import Store, User
 
@@ -44,6 +46,7 @@ class Services:
     tokens: TokenIssuer
     auth: AuthService
     ws_url: str
+    limiter: RateLimiter
 
 
 def services() -> Services:
@@ -92,7 +95,18 @@ async def current_user() -> User:
     user = await svc.store.user_by_id(claims.user_id)
     if user is None:
         raise Unauthorized("the user no longer exists")
+    if request.path.startswith("/v1/auth/"):
+        limit(f"auth-user:{user.id}", svc.cfg.auth_per_user_per_min)
+    else:
+        limit(f"docs-user:{user.id}", svc.cfg.documents_per_user_per_min)
     return user
+
+
+def limit(key: str, per_minute: int) -> None:
+    """429 with ``Retry-After`` when ``key`` has used up its budget."""
+    wait_s = services().limiter.take(key, per_minute)
+    if wait_s > 0:
+        raise RateLimited("too many requests; slow down", retry_after_s=wait_s)
 
 
 def create_app(svc: Services) -> QuartTrio:
@@ -111,6 +125,9 @@ def create_app(svc: Services) -> QuartTrio:
         # Hypercorn keep-alive: answering before the body is read stalls the next request.
         if request.content_length:
             await request.get_data()
+        if request.path.startswith("/v1/auth/"):
+            limit(f"auth-address:{request.remote_addr}",
+                  services().cfg.auth_per_address_per_min)
 
     @app.after_request
     async def decorate(response: Response) -> Response:
@@ -123,7 +140,7 @@ def create_app(svc: Services) -> QuartTrio:
     async def editor_error(exc: EditorError) -> tuple[dict[str, Any], int, dict[str, str]]:
         headers = {}
         if exc.status == 429:
-            headers["Retry-After"] = str(max(1, int(getattr(exc, "retry_after_s", 1))))
+            headers["Retry-After"] = str(max(1, math.ceil(getattr(exc, "retry_after_s", 1))))
         return exc.to_json(), exc.status, headers
 
     @app.errorhandler(HTTPException)
