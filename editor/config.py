@@ -27,7 +27,9 @@ class Config:
     data_dir: Path = Path("data")
     database_url: str = ""  # empty: sqlite:///{data_dir}/editor.db
     public_ws_url: str = ""  # empty: ws://{host}:{ws_port}
+    public_url: str = ""  # empty: http://{host}:{http_port}; links in emails, OIDC redirects
     jwt_secret: str = ""  # empty: generated once and kept in {data_dir}/jwt.key
+    jwt_previous_secrets: tuple[str, ...] = field(default_factory=tuple)  # still verified
     jwt_issuer: str = "editor"
     jwt_audience: str = "editor"
     access_token_ttl_s: int = 15 * 60
@@ -47,7 +49,13 @@ class Config:
     auth_per_user_per_min: int = 100
     documents_per_user_per_min: int = 1000
     require_verified_email: bool = False
+    email_token_ttl_s: int = 48 * 3600
+    smtp_url: str = ""  # smtp://user:password@host:port or smtps://…; empty: DATA_DIR/outbox/
+    mail_from: str = "Editor <editor@localhost>"
+    oidc_providers: str = ""  # JSON: {"google": {"client_id": …, "client_secret": …}, …}
     log_level: str = "info"
+    # Other origins (scheme://host[:port]) whose pages may call the API (CORS) and open
+    # sessions; pages served by this editor's own host are always allowed.
     allowed_origins: tuple[str, ...] = field(default_factory=tuple)
 
     @property

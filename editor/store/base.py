@@ -112,8 +112,12 @@ class Store(Protocol):
         """Raise ``Unavailable`` unless the store answers."""
 
     # users
-    async def create_user(self, email: str, name: str, password_hash: str) -> User:
-        """Insert a user; ``DuplicateEmail`` if the email is taken case-insensitively."""
+    async def create_user(self, email: str, name: str, password_hash: str, *,
+                          email_verified: bool = False) -> User:
+        """Insert a user; ``DuplicateEmail`` if the email is taken case-insensitively.
+
+        An empty ``password_hash`` makes an account that can only sign in through OIDC.
+        """
 
     async def user_by_email(self, email: str) -> User | None:
         """The user with this email (case-insensitive), if any."""
@@ -123,6 +127,24 @@ class Store(Protocol):
 
     async def set_email_verified(self, user_id: str) -> None:
         """Mark the user's email as verified."""
+
+    async def clear_password(self, user_id: str) -> None:
+        """Remove the user's password (the account then signs in only through OIDC)."""
+
+    # email verification
+    async def add_email_token(self, token_hash: str, user_id: str, email: str,
+                              expires_at: float) -> None:
+        """Store a verification token (by its hash) for the user's current email."""
+
+    async def spend_email_token(self, token_hash: str, now: float) -> str | None:
+        """Use a live, unused token once and verify its user's email; the user id, or ``None``."""
+
+    # identities of OpenID Connect issuers
+    async def user_by_identity(self, issuer: str, subject: str) -> User | None:
+        """The user linked to the issuer's subject, if any."""
+
+    async def link_identity(self, issuer: str, subject: str, user_id: str) -> None:
+        """Link the issuer's subject to the user (idempotent)."""
 
     # refresh tokens
     async def add_refresh_token(self, token_hash: str, family_id: str, user_id: str,

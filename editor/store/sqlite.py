@@ -82,6 +82,19 @@ CREATE TABLE IF NOT EXISTS refresh_tokens (
     revoked_at REAL
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS refresh_by_family ON refresh_tokens(family_id);
+CREATE TABLE IF NOT EXISTS email_tokens (
+    token_hash TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL REFERENCES users(id),
+    email TEXT NOT NULL,
+    expires_at REAL NOT NULL,
+    used_at REAL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS identities (
+    issuer TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    user_id TEXT NOT NULL REFERENCES users(id),
+    PRIMARY KEY (issuer, subject)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS snapshots (
     doc_id TEXT NOT NULL,
     version INTEGER NOT NULL,
@@ -203,16 +216,21 @@ class SqliteStore:
 
     # users
 
-    async def create_user(self, email: str, name: str, password_hash: str) -> User:
-        """Insert a user; ``DuplicateEmail`` if the email is taken case-insensitively."""
-        user = User(uuid.uuid4().hex, email, name, password_hash, False, time.time())
+    async def create_user(self, email: str, name: str, password_hash: str, *,
+                          email_verified: bool = False) -> User:
+        """Insert a user; ``DuplicateEmail`` if the email is taken case-insensitively.
+
+        An empty ``password_hash`` makes an account that can only sign in through OIDC.
+        """
+        user = User(uuid.uuid4().hex, email, name, password_hash, email_verified, time.time())
 
         def insert(c: sqlite3.Connection) -> None:
             try:
                 c.execute(
-                    "INSERT INTO users (id, email, email_key, name, password_hash, created_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?)",
-                    (user.id, email, email.casefold(), name, password_hash, user.created_at),
+                    "INSERT INTO users (id, email, email_key, name, password_hash,"
+                    " email_verified, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (user.id, email, email.casefold(), name, password_hash,
+                     int(email_verified), user.created_at),
                 )
             except sqlite3.IntegrityError:
                 raise DuplicateEmail(email) from None
@@ -238,6 +256,55 @@ class SqliteStore:
         """Mark the user's email as verified."""
         await self._write(lambda c: c.execute(
             "UPDATE users SET email_verified = 1 WHERE id = ?", (user_id,)))
+
+    async def clear_password(self, user_id: str) -> None:
+        """Remove the user's password (the account then signs in only through OIDC)."""
+        await self._write(lambda c: c.execute(
+            "UPDATE users SET password_hash = '' WHERE id = ?", (user_id,)))
+
+    # email verification
+
+    async def add_email_token(self, token_hash: str, user_id: str, email: str,
+                              expires_at: float) -> None:
+        """Store a verification token (by its hash) for the user's current email."""
+        await self._write(lambda c: c.execute(
+            "INSERT INTO email_tokens (token_hash, user_id, email, expires_at)"
+            " VALUES (?, ?, ?, ?)", (token_hash, user_id, email, expires_at)))
+
+    async def spend_email_token(self, token_hash: str, now: float) -> str | None:
+        """Use a live, unused token once and verify its user's email; the user id, or ``None``.
+
+        Tokens for an email the account no longer has are refused.
+        """
+
+        def spend(c: sqlite3.Connection) -> str | None:
+            row = c.execute(
+                "SELECT t.user_id FROM email_tokens t JOIN users u ON u.id = t.user_id"
+                " WHERE t.token_hash = ? AND t.used_at IS NULL AND t.expires_at > ?"
+                " AND u.email = t.email", (token_hash, now)).fetchone()
+            if row is None:
+                return None
+            c.execute("UPDATE email_tokens SET used_at = ? WHERE token_hash = ?",
+                      (now, token_hash))
+            c.execute("UPDATE users SET email_verified = 1 WHERE id = ?", (row[0],))
+            return str(row[0])
+
+        return await self._write(spend)
+
+    # identities of OpenID Connect issuers
+
+    async def user_by_identity(self, issuer: str, subject: str) -> User | None:
+        """The user linked to the issuer's subject, if any."""
+        row = await self._read(lambda c: c.execute(
+            f"SELECT {', '.join('u.' + col for col in _USER_COLUMNS.split(', '))}"
+            " FROM identities i JOIN users u ON u.id = i.user_id"
+            " WHERE i.issuer = ? AND i.subject = ?", (issuer, subject)).fetchone())
+        return _user(row) if row else None
+
+    async def link_identity(self, issuer: str, subject: str, user_id: str) -> None:
+        """Link the issuer's subject to the user (idempotent)."""
+        await self._write(lambda c: c.execute(
+            "INSERT OR IGNORE INTO identities VALUES (?, ?, ?)", (issuer, subject, user_id)))
 
     # refresh tokens
 
