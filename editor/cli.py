@@ -33,6 +33,26 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _rotate_key(args: argparse.Namespace) -> int:
+    from editor.auth.keys import rotate
+
+    cfg = load(data_dir=args.data_dir)
+    if args.keep < 0:
+        raise ConfigError("--keep must not be negative")
+    if cfg.jwt_secret:
+        print("editor: EDITOR_JWT_SECRET is set, so the key file is not used; rotate by moving"
+              " the old secret to EDITOR_JWT_PREVIOUS_SECRETS (see docs/operations.md)",
+              file=sys.stderr)
+        return 2
+    new_kid, dropped = rotate(Path(cfg.data_dir), keep_previous=args.keep)
+    print(f"new signing key {new_kid} in {Path(cfg.data_dir).resolve() / 'jwt.key'}")
+    if dropped:
+        print(f"dropped old keys: {', '.join(dropped)} (their tokens no longer verify)")
+    print("Restart every `editor serve` on this data directory to start signing with it;"
+          " tokens signed with the kept keys stay valid until they expire.")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``editor``."""
     parser = argparse.ArgumentParser(
@@ -49,6 +69,15 @@ def build_parser() -> argparse.ArgumentParser:
                        help="WebSocket port (default 8001; 0 picks a free one)")
     serve.add_argument("--data-dir", type=Path, help="where the database lives (default ./data)")
     serve.set_defaults(run=_serve)
+    rotate = commands.add_parser(
+        "rotate-key", help="start a new access-token signing key in the data directory",
+        description="Prepend a new secret to DATA_DIR/jwt.key. Restart the server afterwards;"
+        " access tokens signed with the kept older keys stay valid until they expire.")
+    rotate.add_argument("--data-dir", type=Path, help="the server's data directory"
+                        " (default ./data)")
+    rotate.add_argument("--keep", type=int, default=1, metavar="N",
+                        help="older keys to keep accepting (default 1; 0 logs everyone out)")
+    rotate.set_defaults(run=_rotate_key)
     return parser
 
 

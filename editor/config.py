@@ -121,6 +121,10 @@ def _check(cfg: Config) -> None:
     for name in ("max_message_bytes", "session_queue_messages", "commit_batch_max_ops"):
         if getattr(cfg, name) <= 0:
             raise ConfigError(f"{name} must be positive")
+    if cfg.smtp_url:
+        from editor.auth.mail import parse_smtp_url  # mail imports this module
+
+        parse_smtp_url(cfg.smtp_url)
     url = cfg.effective_database_url
     if not url.startswith("sqlite:///"):
         raise ConfigError(

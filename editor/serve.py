@@ -6,8 +6,6 @@ SIGINT/SIGTERM drain: stop accepting, close sessions with 1001, let committers f
 
 from __future__ import annotations
 
-import hashlib
-import os
 import signal
 from dataclasses import dataclass
 from functools import partial
@@ -18,8 +16,9 @@ from hypercorn.config import Config as HypercornConfig
 from hypercorn.trio import serve as hypercorn_serve
 
 from editor import logs
+from editor.auth.keys import token_issuer
+from editor.auth.mail import mailer_for
 from editor.auth.service import AuthService
-from editor.auth.tokens import TokenIssuer, new_secret
 from editor.config import Config
 from editor.engine.engine import Engine
 from editor.guards.ratelimit import MemoryRateLimiter
@@ -38,33 +37,13 @@ class Endpoints:
     ws_url: str
 
 
-def signing_secret(cfg: Config) -> str:
-    """The JWT secret: configured, or generated once and kept in the data directory."""
-    if cfg.jwt_secret:
-        return cfg.jwt_secret
-    path = Path(cfg.data_dir) / "jwt.key"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(new_secret())
-    return path.read_text().strip()
-
-
-def token_issuer(cfg: Config) -> TokenIssuer:
-    """The access-token issuer for this configuration."""
-    secret = signing_secret(cfg).encode()
-    kid = hashlib.sha256(secret).hexdigest()[:12]
-    return TokenIssuer({kid: secret}, kid, issuer=cfg.jwt_issuer, audience=cfg.jwt_audience,
-                       ttl_s=cfg.access_token_ttl_s)
-
-
 async def serve(cfg: Config, *, stop: trio.Event | None = None,
                 task_status: trio.TaskStatus[Endpoints] = trio.TASK_STATUS_IGNORED) -> None:
     """Run everything until SIGINT/SIGTERM (or ``stop``), then drain and return."""
     await trio.Path(cfg.data_dir).mkdir(parents=True, exist_ok=True)
-    store = await open_store(cfg.effective_database_url)
     tokens = token_issuer(cfg)
+    mailer = mailer_for(cfg.smtp_url, cfg.mail_from, Path(cfg.data_dir))
+    store = await open_store(cfg.effective_database_url)
     engine = Engine(cfg, store)
     collab = CollabServer(cfg, engine, store, tokens)
     http_stopped = trio.Event()
@@ -73,8 +52,10 @@ async def serve(cfg: Config, *, stop: trio.Event | None = None,
             await nursery.start(engine.run)
             ws_port = await nursery.start(collab.serve)
             ws_url = cfg.public_ws_url or f"ws://{cfg.host}:{ws_port}"
-            auth = AuthService(store, tokens, refresh_ttl_s=cfg.refresh_token_ttl_s,
-                               require_verified_email=cfg.require_verified_email)
+            auth = AuthService(store, tokens, mailer, refresh_ttl_s=cfg.refresh_token_ttl_s,
+                               email_token_ttl_s=cfg.email_token_ttl_s,
+                               require_verified_email=cfg.require_verified_email,
+                               public_url=cfg.public_url)
             app = create_app(Services(cfg, store, engine, tokens, auth, ws_url,
                                       MemoryRateLimiter()))
             hconfig = HypercornConfig()
@@ -85,6 +66,8 @@ async def serve(cfg: Config, *, stop: trio.Event | None = None,
             binds = await nursery.start(partial(
                 hypercorn_serve, app, hconfig, shutdown_trigger=http_stopped.wait))
             endpoints = Endpoints(binds[0], ws_url)
+            if not cfg.public_url:
+                auth.public_url = endpoints.http_url
             log.info("serving", extra={"http_url": endpoints.http_url, "ws_url": ws_url,
                                        "data_dir": str(cfg.data_dir)})
             task_status.started(endpoints)

@@ -5,16 +5,20 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import smtplib
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from editor import logs
+from editor.auth.mail import Mail, Mailer
 from editor.auth.passwords import MIN_PASSWORD_CHARS, hash_password, verify_password
 from editor.auth.tokens import TokenIssuer
 from editor.errors import BadRequest, Conflict, Forbidden, Unauthorized
 from editor.store import DuplicateEmail, InvalidRefresh, Store, User
 
+log = logs.get(__name__)
 EMAIL = re.compile(r"[^@\s\x00-\x1f]{1,64}@[^@\s\x00-\x1f]{1,255}\.[^@\s\x00-\x1f]{1,63}")
 MAX_NAME_CHARS = 200
 MAX_PASSWORD_CHARS = 1024
@@ -34,19 +38,35 @@ class TokenPair:
                 "token_type": "bearer", "expires_in": self.expires_in}
 
 
-def _hash_refresh(token: str) -> str:
+def _hash_secret(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def verification_mail(user: User, link: str, ttl_s: int) -> Mail:
+    """The message that carries an email-verification link."""
+    hours = max(1, ttl_s // 3600)
+    return Mail(user.email, "Confirm your email address", (
+        f"Hello {user.name},\n\n"
+        f"please confirm that this is your email address by opening this link:\n\n"
+        f"  {link}\n\n"
+        f"The link works once and expires in {hours} hours. If you did not create an\n"
+        f"account, you can ignore this message.\n"))
 
 
 class AuthService:
     """The account rules of PROTOCOL.md §4, on top of the store and the token issuer."""
 
-    def __init__(self, store: Store, tokens: TokenIssuer, *, refresh_ttl_s: int,
-                 require_verified_email: bool, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, store: Store, tokens: TokenIssuer, mailer: Mailer, *,
+                 refresh_ttl_s: int, email_token_ttl_s: int, require_verified_email: bool,
+                 public_url: str, clock: Callable[[], float] = time.time) -> None:
         self.store = store
         self.tokens = tokens
+        self.mailer = mailer
         self.refresh_ttl_s = refresh_ttl_s
+        self.email_token_ttl_s = email_token_ttl_s
         self.require_verified_email = require_verified_email
+        #: The base of links in emails; never taken from a request's Host header.
+        self.public_url = public_url
         self.clock = clock
 
     async def register(self, email: str, password: str, name: str) -> User:
@@ -62,9 +82,41 @@ class AuthService:
             raise BadRequest(f"'name' must have 1 to {MAX_NAME_CHARS} printable characters",
                              code="validation")
         try:
-            return await self.store.create_user(email, name, hash_password(password))
+            user = await self.store.create_user(email, name, hash_password(password))
         except DuplicateEmail:
             raise Conflict("an account with this email exists", code="email_taken") from None
+        await self.send_verification(user)
+        return user
+
+    async def send_verification(self, user: User) -> None:
+        """Mail a fresh single-use verification link; a mail failure is logged, not raised.
+
+        The account exists either way, and the user can ask for another link.
+        """
+        token = secrets.token_urlsafe(32)
+        await self.store.add_email_token(_hash_secret(token), user.id, user.email,
+                                         self.clock() + self.email_token_ttl_s)
+        link = f"{self.public_url.rstrip('/')}/verify#token={token}"
+        try:
+            await self.mailer.send(verification_mail(user, link, self.email_token_ttl_s))
+        except (OSError, smtplib.SMTPException) as exc:
+            log.error("could not send the verification email",
+                      extra={"user_id": user.id, "error": repr(exc)})
+
+    async def resend_verification(self, user: User) -> None:
+        """Send another link, unless the email is already verified (409)."""
+        if user.email_verified:
+            raise Conflict("the email address is already verified", code="already_verified")
+        await self.send_verification(user)
+
+    async def verify_email(self, token: str) -> User:
+        """Spend a verification token; 400 ``invalid_token`` if unknown, used or expired."""
+        user_id = await self.store.spend_email_token(_hash_secret(token), self.clock())
+        user = await self.store.user_by_id(user_id) if user_id else None
+        if user is None:
+            raise BadRequest("the verification link is invalid, used or expired;"
+                             " sign in and ask for a new one", code="invalid_token")
+        return user
 
     async def login(self, email: str, password: str) -> TokenPair:
         """Check the password (same cost whether or not the email exists) and issue tokens."""
@@ -79,17 +131,17 @@ class AuthService:
         """Spend a refresh token for a new pair in the same family."""
         try:
             user_id, family_id = await self.store.spend_refresh_token(
-                _hash_refresh(refresh_token), self.clock())
+                _hash_secret(refresh_token), self.clock())
         except InvalidRefresh as exc:
             raise Unauthorized(str(exc), code="invalid_refresh_token") from None
         return await self._issue(user_id, family_id)
 
     async def logout(self, refresh_token: str) -> None:
         """Revoke the refresh token's family."""
-        await self.store.revoke_refresh_family(_hash_refresh(refresh_token), self.clock())
+        await self.store.revoke_refresh_family(_hash_secret(refresh_token), self.clock())
 
     async def _issue(self, user_id: str, family_id: str) -> TokenPair:
         refresh_token = secrets.token_urlsafe(32)
-        await self.store.add_refresh_token(_hash_refresh(refresh_token), family_id, user_id,
+        await self.store.add_refresh_token(_hash_secret(refresh_token), family_id, user_id,
                                            self.clock() + self.refresh_ttl_s)
         return TokenPair(self.tokens.issue(user_id), refresh_token, self.tokens.ttl_s)

@@ -54,9 +54,15 @@ def services() -> Services:
     return current_app.services  # type: ignore[attr-defined,no-any-return]
 
 
-async def json_body(required: set[str], optional: frozenset[str] = frozenset()) -> dict[str, Any]:
-    """The request's JSON object; unknown or missing fields are a 400."""
+async def json_body(required: set[str], optional: frozenset[str] = frozenset(), *,
+                    allow_empty: bool = False) -> dict[str, Any]:
+    """The request's JSON object; unknown or missing fields are a 400.
+
+    With ``allow_empty`` a request without a body counts as ``{}``.
+    """
     raw = await request.get_data()
+    if allow_empty and not raw.strip():
+        return {}
     try:
         body = json.loads(raw or b"null")
     except (ValueError, UnicodeDecodeError):
@@ -182,6 +188,7 @@ def create_app(svc: Services) -> QuartTrio:
     @app.get("/")
     @app.get("/login")
     @app.get("/register")
+    @app.get("/verify")
     @app.get("/d/<doc_id>")
     async def page(doc_id: str | None = None) -> Response:
         if not webassets.assets_present():

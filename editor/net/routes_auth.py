@@ -1,4 +1,4 @@
-"""REST routes of ``/v1/auth``: register, login, refresh, logout, me."""
+"""REST routes of ``/v1/auth``: register, verify, login, refresh, logout, me."""
 
 from __future__ import annotations
 
@@ -21,6 +21,23 @@ async def register() -> tuple[dict[str, Any], int]:
         string_field(body, "name", max_chars=200),
     )
     return {"user": user.public()}, 201
+
+
+@auth_routes.post("/verify")
+async def verify() -> dict[str, Any]:
+    """Spend the token of a verification email → 200 ``{user}``."""
+    body = await json_body({"token"})
+    user = await services().auth.verify_email(string_field(body, "token", max_chars=512))
+    return {"user": user.public()}
+
+
+@auth_routes.post("/verify/resend")
+async def resend_verification() -> tuple[dict[str, Any], int]:
+    """Mail the signed-in user another verification link → 202."""
+    user = await current_user()
+    await json_body(set(), allow_empty=True)
+    await services().auth.resend_verification(user)
+    return {}, 202
 
 
 @auth_routes.post("/login")

@@ -82,6 +82,9 @@ export const api = {
     }
   },
   me: () => call('GET', '/v1/auth/me'),
+  verifyEmail: async (token) =>
+    (await send('POST', '/v1/auth/verify', { body: { token } })).data,
+  resendVerification: () => call('POST', '/v1/auth/verify/resend'),
 
   listDocuments: (cursor = null, limit = 50) =>
     call('GET', `/v1/documents?limit=${limit}${cursor ? `&cursor=${enc(cursor)}` : ''}`),

@@ -1,15 +1,18 @@
 // The single-page app: routes on location.pathname, pages mount into #app and return
-// a cleanup function. The server answers /, /login, /register and /d/{id} with this page.
+// a cleanup function. The server answers /, /login, /register, /verify and /d/{id} with
+// this page.
 
 import './app.css';
 import { loadSession } from './auth.js';
 import { loginPage, registerPage } from './pages/auth.js';
 import { documentsPage } from './pages/documents.js';
 import { editorPage } from './pages/editor.js';
+import { verifyPage } from './pages/verify.js';
 
 const ROUTES = [
   { pattern: /^\/login\/?$/, page: loginPage, public: true },
   { pattern: /^\/register\/?$/, page: registerPage, public: true },
+  { pattern: /^\/verify\/?$/, page: verifyPage, public: true, alsoSignedIn: true },
   { pattern: /^\/d\/([^/]+)\/?$/, page: editorPage },
   { pattern: /^\/$/, page: documentsPage },
 ];
@@ -51,7 +54,7 @@ function render() {
     navigate(`/login?next=${encodeURIComponent(path + location.search)}`, { replace: true });
     return;
   }
-  if (route.public && loadSession() !== null && route.page !== registerPage) {
+  if (route.public && !route.alsoSignedIn && loadSession() !== null && route.page !== registerPage) {
     // already signed in: go where the sign-in would have led
     const next = new URLSearchParams(location.search).get('next');
     navigate(next && next.startsWith('/') && !next.startsWith('//') ? next : '/', { replace: true });

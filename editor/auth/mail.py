@@ -1,0 +1,140 @@
+"""Sending email: by SMTP when configured, else into ``DATA_DIR/outbox/`` and the log.
+
+The embedded default needs no mail server: each message is written as an ``.eml`` file
+that a person can open (or whose link they can copy from the log).
+"""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+import time
+import uuid
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from pathlib import Path
+from typing import Protocol
+from urllib.parse import unquote, urlsplit
+
+import trio
+
+from editor import logs
+from editor.config import ConfigError
+
+log = logs.get(__name__)
+SMTP_TIMEOUT_S = 15.0
+
+
+@dataclass(frozen=True)
+class Mail:
+    """One plain-text message to one recipient."""
+
+    to: str
+    subject: str
+    text: str
+
+
+class Mailer(Protocol):
+    """Delivers mail; raises ``OSError`` (or ``smtplib.SMTPException``) when it cannot."""
+
+    async def send(self, mail: Mail) -> None:
+        """Deliver one message."""
+
+
+def _message(mail: Mail, sender: str) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = mail.to
+    message["Subject"] = mail.subject
+    message["Date"] = formatdate(localtime=False)
+    message["Message-ID"] = make_msgid(domain="editor")
+    message.set_content(mail.text)
+    return message
+
+
+class OutboxMailer:
+    """Writes each message to ``directory`` as an ``.eml`` file and logs it."""
+
+    def __init__(self, directory: Path, sender: str) -> None:
+        self.directory = directory
+        self.sender = sender
+
+    async def send(self, mail: Mail) -> None:
+        """Write the message atomically (temporary name, then rename)."""
+        name = f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{uuid.uuid4().hex[:8]}.eml"
+        data = bytes(_message(mail, self.sender))
+
+        def write() -> Path:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            temporary = self.directory / f".{name}.tmp"
+            temporary.write_bytes(data)
+            return temporary.replace(self.directory / name)
+
+        path = await trio.to_thread.run_sync(write)
+        log.info("email written to the outbox (no SMTP server configured)",
+                 extra={"to": mail.to, "subject": mail.subject, "path": str(path),
+                        "text": mail.text})
+
+
+@dataclass(frozen=True)
+class SmtpTarget:
+    """Where and how to reach the SMTP server, parsed from ``EDITOR_SMTP_URL``."""
+
+    host: str
+    port: int
+    implicit_tls: bool
+    username: str
+    password: str
+
+
+def parse_smtp_url(url: str) -> SmtpTarget:
+    """``smtp://[user:password@]host[:port]`` (STARTTLS when offered) or ``smtps://`` (TLS)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+        raise ConfigError(f"EDITOR_SMTP_URL={url!r}: expected smtp://host:port or smtps://host")
+    try:
+        port = parts.port or (465 if parts.scheme == "smtps" else 25)
+    except ValueError:
+        raise ConfigError(f"EDITOR_SMTP_URL={url!r}: the port is not a number") from None
+    return SmtpTarget(parts.hostname, port, parts.scheme == "smtps",
+                      unquote(parts.username or ""), unquote(parts.password or ""))
+
+
+class SmtpMailer:
+    """Sends through an SMTP server from a worker thread (smtplib blocks)."""
+
+    def __init__(self, target: SmtpTarget, sender: str) -> None:
+        self.target = target
+        self.sender = sender
+
+    async def send(self, mail: Mail) -> None:
+        """Connect, upgrade to TLS when possible, authenticate if configured, send."""
+        message = _message(mail, self.sender)
+        await trio.to_thread.run_sync(self._send_blocking, message, abandon_on_cancel=True)
+        log.info("email sent", extra={"to": mail.to, "subject": mail.subject})
+
+    def _send_blocking(self, message: EmailMessage) -> None:
+        target = self.target
+        context = ssl.create_default_context()
+        client: smtplib.SMTP
+        if target.implicit_tls:
+            client = smtplib.SMTP_SSL(target.host, target.port, timeout=SMTP_TIMEOUT_S,
+                                      context=context)
+        else:
+            client = smtplib.SMTP(target.host, target.port, timeout=SMTP_TIMEOUT_S)
+        with client:
+            client.ehlo()
+            if not target.implicit_tls and client.has_extn("starttls"):
+                client.starttls(context=context)
+                client.ehlo()
+            if target.username:
+                client.login(target.username, target.password)
+            client.send_message(message)
+
+
+def mailer_for(smtp_url: str, sender: str, data_dir: Path) -> Mailer:
+    """The SMTP mailer when a URL is configured, else the outbox in the data directory."""
+    if smtp_url:
+        return SmtpMailer(parse_smtp_url(smtp_url), sender)
+    return OutboxMailer(data_dir / "outbox", sender)
