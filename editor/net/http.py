@@ -10,6 +10,7 @@ import json
 import math
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from quart import Response, current_app, request, send_from_directory
@@ -22,12 +23,15 @@ from editor.auth.tokens import InvalidToken, TokenIssuer
 from editor.config import Config
 from editor.engine.engine import Engine
 from editor.errors import BadRequest, EditorError, RateLimited, Unauthorized
+from editor.guards.origins import explicitly_allowed
 from editor.guards.ratelimit import RateLimiter
 from editor.net import webassets
 from editor.store import Store, User
 
 log = logs.get(__name__)
 MAX_BODY_BYTES = 6 * 1024 * 1024
+WILDCARD_HOSTS = ("0.0.0.0", "::", "")
+CORS_EXPOSED_HEADERS = "Retry-After, Location"
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
@@ -115,6 +119,40 @@ def limit(key: str, per_minute: int) -> None:
         raise RateLimited("too many requests; slow down", retry_after_s=wait_s)
 
 
+def client_ws_url(svc: Services, request_host: str) -> str:
+    """The collaboration URL for a client that reached us at ``request_host``.
+
+    On a wildcard address (``--host 0.0.0.0``) without ``EDITOR_PUBLIC_WS_URL`` the bound
+    address means nothing to clients, so the host name they used is put in its place.
+    """
+    if svc.cfg.public_ws_url or svc.cfg.host not in WILDCARD_HOSTS:
+        return svc.ws_url
+    parts = urlsplit(svc.ws_url)
+    hostname = urlsplit(f"//{request_host}").hostname
+    if not hostname:
+        return svc.ws_url
+    host = f"[{hostname}]" if ":" in hostname else hostname
+    return f"{parts.scheme}://{host}:{parts.port}"
+
+
+def cors_preflight(allowed: tuple[str, ...]) -> Response:
+    """The answer to a CORS preflight: permissions for configured origins, else 403."""
+    origin = request.headers.get("Origin", "")
+    if not explicitly_allowed(origin, allowed):
+        body = {"error": {"code": "forbidden", "message": f"origin {origin!r} is not allowed;"
+                          " see EDITOR_ALLOWED_ORIGINS"}}
+        return Response(json.dumps(body), status=403, content_type="application/json")
+    response = Response("", status=204)
+    response.headers.update({
+        "Access-Control-Allow-Origin": origin,
+        "Access-Control-Allow-Methods": "GET, POST, PUT, PATCH, DELETE",
+        "Access-Control-Allow-Headers": "Authorization, Content-Type",
+        "Access-Control-Max-Age": "600",
+    })
+    response.vary.add("Origin")
+    return response
+
+
 def create_app(svc: Services) -> QuartTrio:
     """The REST API, health, config, metrics and the web page."""
     from editor.net.routes_auth import auth_routes
@@ -127,18 +165,26 @@ def create_app(svc: Services) -> QuartTrio:
     app.register_blueprint(document_routes)
 
     @app.before_request
-    async def read_body_first() -> None:
+    async def read_body_first() -> Response | None:
         # Hypercorn keep-alive: answering before the body is read stalls the next request.
         if request.content_length:
             await request.get_data()
+        if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
+            return cors_preflight(services().cfg.allowed_origins)
         if request.path.startswith("/v1/auth/"):
             limit(f"auth-address:{request.remote_addr}",
                   services().cfg.auth_per_address_per_min)
+        return None
 
     @app.after_request
     async def decorate(response: Response) -> Response:
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
+        origin = request.headers.get("Origin")
+        if origin and explicitly_allowed(origin, services().cfg.allowed_origins):
+            response.headers["Access-Control-Allow-Origin"] = origin
+            response.headers["Access-Control-Expose-Headers"] = CORS_EXPOSED_HEADERS
+            response.vary.add("Origin")
         metrics.HTTP_REQUESTS.labels(request.method, str(response.status_code)).inc()
         return response
 
@@ -175,7 +221,7 @@ def create_app(svc: Services) -> QuartTrio:
 
     @app.get("/v1/config")
     async def config() -> dict[str, str]:
-        return {"ws_url": services().ws_url, "version": __version__}
+        return {"ws_url": client_ws_url(services(), request.host), "version": __version__}
 
     @app.get("/metrics")
     async def metrics_text() -> Response:

@@ -21,6 +21,7 @@ from editor.engine.engine import Engine
 from editor.engine.frames import CursorFrame, Hello, OpFrame, Ping, encode, error, pack, parse
 from editor.engine.session import Session
 from editor.errors import BadRequest, CloseCode
+from editor.guards.origins import session_origin_allowed
 from editor.store import Store
 
 log = logs.get(__name__)
@@ -35,6 +36,11 @@ class _Fatal(Exception):
     def __init__(self, close_code: int, code: str | None, message: str) -> None:
         super().__init__(message)
         self.close_code, self.code, self.message = close_code, code, message
+
+
+def _host_header(request: WebSocketRequest) -> str:
+    """The handshake's ``Host``: wsproto keeps it on the event, apart from the other headers."""
+    return str(request._event.host)
 
 
 class CollabServer:
@@ -80,9 +86,14 @@ class CollabServer:
         if not self.accepting:
             await request.reject(503, body=b"the server is shutting down\n")
             return
-        origin = dict(request.headers).get(b"origin", b"").decode("latin-1")
-        if self.cfg.allowed_origins and origin and origin not in self.cfg.allowed_origins:
-            await request.reject(403, body=b"origin not allowed\n")
+        headers = dict(request.headers)
+        origin = headers.get(b"origin")
+        if not session_origin_allowed(
+            None if origin is None else origin.decode("latin-1"),
+            _host_header(request), self.cfg.public_url,
+            self.cfg.allowed_origins,
+        ):
+            await request.reject(403, body=b"origin not allowed; see EDITOR_ALLOWED_ORIGINS\n")
             return
         ws = await request.accept()
         self.connections += 1
