@@ -22,14 +22,15 @@ from editor.auth.service import AuthService
 from editor.auth.tokens import InvalidToken, TokenIssuer
 from editor.config import Config
 from editor.engine.engine import Engine
-from editor.errors import BadRequest, EditorError, RateLimited, Unauthorized
+from editor.errors import BadRequest, EditorError, RateLimited, TooLargeError, Unauthorized
 from editor.guards.origins import explicitly_allowed
 from editor.guards.ratelimit import RateLimiter
 from editor.net import webassets
 from editor.store import Store, User
 
 log = logs.get(__name__)
-MAX_BODY_BYTES = 6 * 1024 * 1024
+MAX_BODY_BYTES = 6 * 1024 * 1024  # a 5 MiB document as JSON, with room to spare
+AUTH_MAX_BODY_BYTES = 64 * 1024
 WILDCARD_HOSTS = ("0.0.0.0", "::", "")
 CORS_EXPOSED_HEADERS = "Retry-After, Location"
 SECURITY_HEADERS = {
@@ -69,7 +70,8 @@ async def json_body(required: set[str], optional: frozenset[str] = frozenset(), 
         return {}
     try:
         body = json.loads(raw or b"null")
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        # RecursionError: arrays nested too deep for the parser are refused, not a 500.
         raise BadRequest("the body is not valid JSON", code="validation") from None
     if not isinstance(body, dict):
         raise BadRequest("the body must be a JSON object", code="validation")
@@ -88,7 +90,19 @@ def string_field(body: dict[str, Any], name: str, *, max_chars: int = 10_000) ->
     if not isinstance(value, str) or len(value) > max_chars:
         raise BadRequest(f"'{name}' must be a string of at most {max_chars} characters",
                          code="validation")
+    if not is_unicode(value):
+        raise BadRequest(f"'{name}' holds a lone surrogate (an escape like \\ud800)",
+                         code="validation")
     return value
+
+
+def is_unicode(text: str) -> bool:
+    """Whether ``text`` can be encoded as UTF-8: JSON escapes may give lone surrogates."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 async def current_user() -> User:
@@ -165,15 +179,17 @@ def create_app(svc: Services) -> QuartTrio:
     app.register_blueprint(document_routes)
 
     @app.before_request
-    async def read_body_first() -> Response | None:
+    async def guard() -> Response | None:
         # Hypercorn keep-alive: answering before the body is read stalls the next request.
-        if request.content_length:
-            await request.get_data()
+        body = await request.get_data()
         if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
             return cors_preflight(services().cfg.allowed_origins)
         if request.path.startswith("/v1/auth/"):
             limit(f"auth-address:{request.remote_addr}",
                   services().cfg.auth_per_address_per_min)
+            if len(body) > AUTH_MAX_BODY_BYTES:
+                raise TooLargeError(f"request bodies of /v1/auth are limited to"
+                                    f" {AUTH_MAX_BODY_BYTES} bytes")
         return None
 
     @app.after_request
