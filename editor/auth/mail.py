@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import smtplib
 import ssl
-import time
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
@@ -62,7 +62,9 @@ class OutboxMailer:
 
     async def send(self, mail: Mail) -> None:
         """Write the message atomically (temporary name, then rename)."""
-        name = f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{uuid.uuid4().hex[:8]}.eml"
+        # Names sort in the order written: UTC time to the microsecond, then a random tail.
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+        name = f"{stamp}-{uuid.uuid4().hex[:8]}.eml"
         data = bytes(_message(mail, self.sender))
 
         def write() -> Path:

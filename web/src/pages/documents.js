@@ -3,7 +3,7 @@
 import { api } from '../api.js';
 import { ago, h, replaceChildren, toast } from '../dom.js';
 import {
-  accountMenu, brand, confirmDialog, handleError, openShareDialog, roleLabel,
+  accountMenu, brand, confirmDialog, currentUser, handleError, openShareDialog, roleLabel,
 } from './common.js';
 
 export function documentsPage(root, { navigate }) {
@@ -103,8 +103,29 @@ export function documentsPage(root, { navigate }) {
   }
   more.addEventListener('click', () => load(nextCursor));
 
+  const verifyNotice = h('div', { class: 'notice notice-warn', id: 'verify-notice', hidden: true });
+  currentUser().then((user) => {
+    if (!alive || user.email_verified) return;
+    const resend = h('button', { class: 'link-button', id: 'resend-verification' }, 'Send the link again');
+    resend.addEventListener('click', async () => {
+      resend.disabled = true;
+      try {
+        await api.resendVerification();
+        toast(`A new link is on its way to ${user.email}.`);
+      } catch (error) {
+        handleError(error, navigate, 'send the link');
+      } finally {
+        resend.disabled = false;
+      }
+    });
+    replaceChildren(verifyNotice, `Please confirm ${user.email}: open the link we emailed you. `,
+                    resend);
+    verifyNotice.hidden = false;
+  }, () => {});
+
   root.append(
     h('header', { class: 'topbar' }, brand(), h('div', { class: 'spacer' }), accountMenu(navigate)),
+    verifyNotice,
     h('main', { class: 'documents-page' },
       h('div', { class: 'documents-head' }, h('h1', {}, 'Documents'), create),
       h('table', { class: 'doc-table', id: 'doc-list' },
