@@ -99,7 +99,9 @@ async def test_resend_sends_a_fresh_link_until_verified(server: InProcessServer)
     first, second = outbox_tokens(server, "cy@example.test")
     assert first != second
     assert (await server.http.post("/v1/auth/verify", json={"token": second})).status_code == 200
-    # Verified: the older link still works once, harmlessly; resending is a conflict.
+    # Verified: every other link is spent too, and resending is a conflict.
+    older = await server.http.post("/v1/auth/verify", json={"token": first})
+    assert older.json()["error"]["code"] == "invalid_token"
     response = await server.http.post("/v1/auth/verify/resend", headers=headers)
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "already_verified"

@@ -137,7 +137,10 @@ class Store(Protocol):
         """Store a verification token (by its hash) for the user's current email."""
 
     async def spend_email_token(self, token_hash: str, now: float) -> str | None:
-        """Use a live, unused token once and verify its user's email; the user id, or ``None``."""
+        """Use a live, unused token and verify its user's email (spends all the user's tokens).
+
+        The user id, or ``None`` when the token is unknown, used or expired.
+        """
 
     # identities of OpenID Connect issuers
     async def user_by_identity(self, issuer: str, subject: str) -> User | None:

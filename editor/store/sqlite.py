@@ -274,7 +274,8 @@ class SqliteStore:
     async def spend_email_token(self, token_hash: str, now: float) -> str | None:
         """Use a live, unused token once and verify its user's email; the user id, or ``None``.
 
-        Tokens for an email the account no longer has are refused.
+        Using one spends all the user's tokens. Tokens for an email the account no longer
+        has are refused.
         """
 
         def spend(c: sqlite3.Connection) -> str | None:
@@ -284,8 +285,8 @@ class SqliteStore:
                 " AND u.email = t.email", (token_hash, now)).fetchone()
             if row is None:
                 return None
-            c.execute("UPDATE email_tokens SET used_at = ? WHERE token_hash = ?",
-                      (now, token_hash))
+            c.execute("UPDATE email_tokens SET used_at = ? WHERE user_id = ? AND used_at IS NULL",
+                      (now, row[0]))
             c.execute("UPDATE users SET email_verified = 1 WHERE id = ?", (row[0],))
             return str(row[0])
 
