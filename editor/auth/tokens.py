@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import secrets
 import time
 import uuid
@@ -72,10 +73,16 @@ class TokenIssuer:
             )
         except jwt.PyJWTError as exc:
             raise InvalidToken(str(exc)) from None
+        except UnicodeEncodeError:  # a lone surrogate from a JSON escape in a hello frame
+            raise InvalidToken("the token is not text") from None
+        exp = claims["exp"]
+        # pyjwt leaves exp unchecked here; a signed "exp": "soon" must not become a 500.
+        if isinstance(exp, bool) or not isinstance(exp, (int, float)) or not math.isfinite(exp):
+            raise InvalidToken("'exp' must be a number")
         # Expiry against the injected clock, so tests need no sleeps.
-        if int(claims["exp"]) <= self._clock():
+        if exp <= self._clock():
             raise InvalidToken("the token has expired")
-        return AccessClaims(str(claims["sub"]), str(claims["jti"]), int(claims["exp"]))
+        return AccessClaims(str(claims["sub"]), str(claims["jti"]), int(exp))
 
 
 def new_secret() -> str:

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import itertools
+import json
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,3 +62,28 @@ async def share(http: httpx.AsyncClient, owner: Account, doc_id: str, member: Ac
     response = await http.put(f"/v1/documents/{doc_id}/members/{member.email}",
                               json={"role": role}, headers=owner.headers)
     assert response.status_code == 200, response.text
+
+
+_HMAC_DIGESTS = {"HS256": hashlib.sha256, "HS384": hashlib.sha384, "HS512": hashlib.sha512}
+
+
+def _b64url(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def forge_token(claims: dict[str, Any], key: bytes = b"", *, alg: str = "HS256",
+                **header: Any) -> str:
+    """A JWT built by hand, so tests can sign what no real issuer would (``alg: none``…)."""
+    signing_input = (f"{_b64url(json.dumps({'alg': alg, 'typ': 'JWT', **header}).encode())}"
+                     f".{_b64url(json.dumps(claims).encode())}")
+    signature = b"" if alg.lower() == "none" else hmac.new(
+        key, signing_input.encode(), _HMAC_DIGESTS[alg]).digest()
+    return f"{signing_input}.{_b64url(signature)}"
+
+
+def access_claims(user_id: str, now: float, ttl_s: int = 600, **overrides: Any) -> dict[str, Any]:
+    """The claims of an access token as the editor issues them (default issuer/audience)."""
+    claims: dict[str, Any] = {"iss": "editor", "aud": "editor", "sub": user_id,
+                              "iat": int(now), "exp": int(now) + ttl_s, "jti": uuid.uuid4().hex}
+    claims.update(overrides)
+    return claims
