@@ -72,7 +72,8 @@ class AuthService:
     async def register(self, email: str, password: str, name: str) -> User:
         """Create an account; emails are unique case-insensitively."""
         email = email.strip()
-        if not EMAIL.fullmatch(email):
+        # isprintable: DEL, zero-width and bidi controls would make look-alike accounts.
+        if not EMAIL.fullmatch(email) or not email.isprintable():
             raise BadRequest("'email' is not a valid email address", code="validation")
         if not MIN_PASSWORD_CHARS <= len(password) <= MAX_PASSWORD_CHARS:
             raise BadRequest(f"'password' must have {MIN_PASSWORD_CHARS} to"
