@@ -125,6 +125,10 @@ def _check(cfg: Config) -> None:
         from editor.auth.mail import parse_smtp_url  # mail imports this module
 
         parse_smtp_url(cfg.smtp_url)
+    if cfg.oidc_providers:
+        from editor.auth.oidc import parse_providers  # oidc imports this module
+
+        parse_providers(cfg.oidc_providers)
     url = cfg.effective_database_url
     if not url.startswith("sqlite:///"):
         raise ConfigError(

@@ -16,8 +16,9 @@ from hypercorn.config import Config as HypercornConfig
 from hypercorn.trio import serve as hypercorn_serve
 
 from editor import logs
-from editor.auth.keys import token_issuer
+from editor.auth.keys import signing_secrets, token_issuer
 from editor.auth.mail import mailer_for
+from editor.auth.oidc import FlowCookie, OidcSignIn, parse_providers
 from editor.auth.service import AuthService
 from editor.config import Config
 from editor.engine.engine import Engine
@@ -56,8 +57,10 @@ async def serve(cfg: Config, *, stop: trio.Event | None = None,
                                email_token_ttl_s=cfg.email_token_ttl_s,
                                require_verified_email=cfg.require_verified_email,
                                public_url=cfg.public_url)
+            oidc = OidcSignIn(parse_providers(cfg.oidc_providers), store, auth,
+                              FlowCookie(signing_secrets(cfg)))
             app = create_app(Services(cfg, store, engine, tokens, auth, ws_url,
-                                      MemoryRateLimiter()))
+                                      MemoryRateLimiter(), oidc))
             hconfig = HypercornConfig()
             hconfig.bind = [f"{cfg.host}:{cfg.http_port}"]
             hconfig.backlog = 1024

@@ -1,7 +1,7 @@
 """The Quart-Trio application: shared plumbing (errors, auth, bodies, headers) and the routes.
 
-Route handlers live in ``routes_auth`` and ``routes_docs``; this module wires them with
-the JSON error shape of PROTOCOL.md §4 and serves the web page.
+Route handlers live in ``routes_auth``, ``routes_oauth`` and ``routes_docs``; this module
+wires them with the JSON error shape of PROTOCOL.md §4 and serves the web page.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from quart_trio import QuartTrio
 from werkzeug.exceptions import HTTPException
 
 from editor import __version__, logs, metrics
+from editor.auth.oidc import OidcSignIn
 from editor.auth.service import AuthService
 from editor.auth.tokens import InvalidToken, TokenIssuer
 from editor.config import Config
@@ -52,6 +53,7 @@ class Services:
     auth: AuthService
     ws_url: str
     limiter: RateLimiter
+    oidc: OidcSignIn | None = None
 
 
 def services() -> Services:
@@ -171,12 +173,14 @@ def create_app(svc: Services) -> QuartTrio:
     """The REST API, health, config, metrics and the web page."""
     from editor.net.routes_auth import auth_routes
     from editor.net.routes_docs import document_routes
+    from editor.net.routes_oauth import oauth_routes
 
     app = QuartTrio(__name__, static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.services = svc  # type: ignore[attr-defined]
     app.register_blueprint(auth_routes)
     app.register_blueprint(document_routes)
+    app.register_blueprint(oauth_routes)
 
     @app.before_request
     async def guard() -> Response | None:
