@@ -12,6 +12,7 @@ import httpx
 import jwt
 import pytest
 import trio
+from argon2 import PasswordHasher
 
 import editor.serve
 from editor.auth import passwords
@@ -27,6 +28,14 @@ SQL_OR = '" OR 1=1 --'
 MEGABYTE = "x" * 1_000_000
 # A 1 MB string is refused either for the field's length (400) or the body's size (413).
 TOO_BIG = {400, 413}
+REAL_HASHER = passwords._hasher
+
+
+@pytest.fixture(autouse=True)
+def cheap_argon2(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Real argon2id at its lowest cost: these tests sign up many users, not crack them."""
+    monkeypatch.setattr(passwords, "_hasher",
+                        PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
 
 
 def _bearer(token: str) -> dict[str, str]:
@@ -312,9 +321,10 @@ class SpyHasher:
 async def test_failed_logins_look_and_cost_the_same(
     server: InProcessServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    user = await sign_up(server.http)
-    spy = SpyHasher(passwords._hasher)
+    spy = SpyHasher(REAL_HASHER)  # the production cost, for both the user and the dummy
     monkeypatch.setattr(passwords, "_hasher", spy)
+    user = await sign_up(server.http)
+    spy.verified = []
 
     unknown = await _login(server.http, "nobody@x.test", PASSWORD)
     unknown_runs, spy.verified = spy.verified, []

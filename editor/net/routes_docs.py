@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import time
 import uuid
 from typing import Any
@@ -13,7 +14,7 @@ from editor import ot
 from editor.engine.document import Submission
 from editor.engine.session import Session
 from editor.errors import BadRequest, Forbidden, InvalidOpError, NotFound, TooLargeError
-from editor.net.http import current_user, json_body, services, string_field
+from editor.net.http import current_user, is_unicode, json_body, services, string_field
 from editor.store import DocumentMeta, User
 from editor.store.base import ROLES
 from editor.store.sqlite import decode_cursor, encode_cursor
@@ -91,6 +92,18 @@ async def create() -> tuple[dict[str, Any], int]:
     return _meta_json(meta, "owner"), 201
 
 
+def _cursor(raw: str) -> tuple[float, str]:
+    """The position of a cursor from ``encode_cursor``; 400 for anything else."""
+    try:
+        after = decode_cursor(raw)
+    except OverflowError:  # a forged number too big for a float
+        after = None
+    # A forged NaN or lone surrogate would reach SQLite (empty page, or a 500).
+    if after is None or not math.isfinite(after[0]) or not is_unicode(after[1]):
+        raise BadRequest("'cursor' is not a cursor this server gave out", code="validation")
+    return after
+
+
 @document_routes.get("")
 async def list_documents() -> dict[str, Any]:
     """The caller's documents, most recently updated first, paginated with a cursor."""
@@ -101,11 +114,7 @@ async def list_documents() -> dict[str, Any]:
         raise BadRequest("'limit' must be an integer", code="validation") from None
     if not 1 <= limit <= MAX_PAGE:
         raise BadRequest(f"'limit' must be between 1 and {MAX_PAGE}", code="validation")
-    after = None
-    if "cursor" in request.args:
-        after = decode_cursor(request.args["cursor"])
-        if after is None:
-            raise BadRequest("'cursor' is not a cursor this server gave out", code="validation")
+    after = _cursor(request.args["cursor"]) if "cursor" in request.args else None
     rows = await services().store.list_documents(user.id, limit + 1, after)
     items = [_meta_json(meta, role) for meta, role in rows[:limit]]
     next_cursor = None
