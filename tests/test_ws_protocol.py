@@ -89,6 +89,7 @@ async def test_hello_timeout_closes_4408(make_server: object) -> None:
     json.dumps({"type": "hello", "token": "x", "client_id": "bad id!", "version": None}),
     json.dumps({"type": "hello", "token": "x", "client_id": "c"}),
     json.dumps({"type": "hello", "token": "x", "client_id": "c", "version": -1}),
+    "[" * 100_000 + "]" * 100_000,  # nested deeper than the JSON parser goes
 ])
 async def test_bad_first_frame_closes_4400(server: InProcessServer, message: str) -> None:
     _, doc_id = await _doc(server)
@@ -136,7 +137,8 @@ async def test_bad_token_closes_4401(server: InProcessServer, token: str) -> Non
             await client.send({"type": "hello", "token": token, "client_id": "c",
                                "version": None})
             code, frames = await client.closed()
-    assert code == (4400 if token == "" else 4401)
+    assert code == 4401  # an empty token is a missing one: unauthorized (PROTOCOL.md §3)
+    assert frames and frames[0]["code"] == "unauthorized"
 
 
 async def test_expired_token_closes_4401(server: InProcessServer) -> None:

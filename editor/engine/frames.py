@@ -64,7 +64,7 @@ def parse(message: str | bytes) -> ClientFrame:
         raise BadRequest("frames are JSON text messages, not binary")
     try:
         frame = json.loads(message)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
         raise BadRequest("the message is not valid JSON") from None
     if not isinstance(frame, dict):
         raise BadRequest("a client frame must be a JSON object")
@@ -76,8 +76,8 @@ def parse(message: str | bytes) -> ClientFrame:
         raise BadRequest(f"'{kind}' frame is missing {', '.join(sorted(missing))}")
     if kind == "hello":
         token, client_id, version = frame["token"], frame["client_id"], frame["version"]
-        if not isinstance(token, str) or not token:
-            raise BadRequest("'token' must be a non-empty string")
+        if not isinstance(token, str):
+            raise BadRequest("'token' must be a string")  # an empty one is unauthorized
         if not isinstance(client_id, str) or not CLIENT_ID.fullmatch(client_id):
             raise BadRequest("'client_id' must be 1-64 characters of [A-Za-z0-9_-]")
         return Hello(token, client_id, None if version is None else _int(frame, "version"))
