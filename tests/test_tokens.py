@@ -16,7 +16,6 @@ from tests.support.api import access_claims, forge_token
 
 SECRET = b"unit-secret-unit-secret-unit-secret"
 OTHER_SECRET = b"other-secret-other-secret-other-secret"
-# In the past: pyjwt checks iat against the real time, the issuer's expiry the injected one.
 NOW = 1_700_000_000
 TTL_S = 900
 
@@ -141,6 +140,16 @@ def test_expiry_follows_the_injected_clock() -> None:
         tokens.verify(token)
     clock.now = NOW + TTL_S + 3600
     with pytest.raises(InvalidToken, match="expired"):
+        tokens.verify(token)
+
+
+def test_issued_at_follows_the_injected_clock() -> None:
+    clock = Clock(now=4_000_000_000)  # far in the future of the real clock: still valid
+    tokens = issuer(clock)
+    token = tokens.issue("user-1")
+    assert tokens.verify(token).user_id == "user-1"
+    clock.now -= 31  # a token issued more than the allowed skew after "now"
+    with pytest.raises(InvalidToken, match="future"):
         tokens.verify(token)
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import jwt
 
 ALGORITHM = "HS256"
+CLOCK_SKEW_S = 30  # replicas' clocks may differ this much when checking "iat"
 
 
 class InvalidToken(Exception):
@@ -69,19 +70,24 @@ class TokenIssuer:
                 token, key, algorithms=[ALGORITHM], audience=self._audience,
                 issuer=self._issuer, leeway=0,
                 options={"require": ["iss", "aud", "sub", "exp", "iat", "jti"],
-                         "verify_exp": False},
+                         "verify_exp": False, "verify_iat": False},
             )
         except jwt.PyJWTError as exc:
             raise InvalidToken(str(exc)) from None
         except UnicodeEncodeError:  # a lone surrogate from a JSON escape in a hello frame
             raise InvalidToken("the token is not text") from None
-        exp = claims["exp"]
-        # pyjwt leaves exp unchecked here; a signed "exp": "soon" must not become a 500.
-        if isinstance(exp, bool) or not isinstance(exp, (int, float)) or not math.isfinite(exp):
-            raise InvalidToken("'exp' must be a number")
-        # Expiry against the injected clock, so tests need no sleeps.
-        if exp <= self._clock():
+        # pyjwt leaves exp and iat unchecked here (it would use the real clock, not the
+        # injected one); a signed "exp": "soon" must not become a 500.
+        exp, iat = claims["exp"], claims["iat"]
+        for name, value in (("exp", exp), ("iat", iat)):
+            if (isinstance(value, bool) or not isinstance(value, (int, float))
+                    or not math.isfinite(value)):
+                raise InvalidToken(f"'{name}' must be a number")
+        now = self._clock()
+        if exp <= now:
             raise InvalidToken("the token has expired")
+        if iat > now + CLOCK_SKEW_S:
+            raise InvalidToken("the token was issued in the future")
         return AccessClaims(str(claims["sub"]), str(claims["jti"]), int(exp))
 
 
