@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -309,11 +310,17 @@ class SpyHasher:
     def __init__(self, real: Any) -> None:
         self.real = real
         self.verified: list[str] = []
+        self.on_event_loop = False
+
+    def _note_thread(self) -> None:
+        self.on_event_loop |= threading.current_thread() is threading.main_thread()
 
     def hash(self, password: str) -> str:
+        self._note_thread()
         return str(self.real.hash(password))
 
     def verify(self, password_hash: str, password: str) -> bool:
+        self._note_thread()
         self.verified.append(password_hash)
         return bool(self.real.verify(password_hash, password))
 
@@ -341,6 +348,8 @@ async def test_failed_logins_look_and_cost_the_same(
 
     right = await _login(server.http, user.email.upper(), PASSWORD)
     assert right.status_code == 200 and len(spy.verified) == 1
+    # argon2 ran in worker threads, never stalling the sessions on the Trio thread.
+    assert not spy.on_event_loop
 
 
 # --- refresh tokens: rotation, reuse, logout, expiry ---

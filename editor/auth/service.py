@@ -13,7 +13,11 @@ from dataclasses import dataclass
 
 from editor import logs
 from editor.auth.mail import Mail, Mailer
-from editor.auth.passwords import MIN_PASSWORD_CHARS, hash_password, verify_password
+from editor.auth.passwords import (
+    MIN_PASSWORD_CHARS,
+    hash_password_off_loop,
+    verify_password_off_loop,
+)
 from editor.auth.tokens import TokenIssuer
 from editor.errors import BadRequest, Conflict, Forbidden, Unauthorized
 from editor.store import DuplicateEmail, InvalidRefresh, Store, User
@@ -82,8 +86,9 @@ class AuthService:
         if not 1 <= len(name) <= MAX_NAME_CHARS or not name.isprintable():
             raise BadRequest(f"'name' must have 1 to {MAX_NAME_CHARS} printable characters",
                              code="validation")
+        password_hash = await hash_password_off_loop(password)
         try:
-            user = await self.store.create_user(email, name, hash_password(password))
+            user = await self.store.create_user(email, name, password_hash)
         except DuplicateEmail:
             raise Conflict("an account with this email exists", code="email_taken") from None
         await self.send_verification(user)
@@ -122,7 +127,8 @@ class AuthService:
     async def login(self, email: str, password: str) -> TokenPair:
         """Check the password (same cost whether or not the email exists) and issue tokens."""
         user = await self.store.user_by_email(email.strip())
-        if not verify_password(user.password_hash if user else None, password) or user is None:
+        if not await verify_password_off_loop(
+                user.password_hash if user else None, password) or user is None:
             raise Unauthorized("wrong email or password", code="invalid_credentials")
         if self.require_verified_email and not user.email_verified:
             raise Forbidden("verify your email address first", code="email_not_verified")
