@@ -85,6 +85,7 @@ export const api = {
   verifyEmail: async (token) =>
     (await send('POST', '/v1/auth/verify', { body: { token } })).data,
   resendVerification: () => call('POST', '/v1/auth/verify/resend'),
+  oauthProviders: async () => (await send('GET', '/v1/auth/oauth/providers')).data.providers,
 
   listDocuments: (cursor = null, limit = 50) =>
     call('GET', `/v1/documents?limit=${limit}${cursor ? `&cursor=${enc(cursor)}` : ''}`),

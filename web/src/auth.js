@@ -35,6 +35,17 @@ export function saveSession({ access_token, refresh_token }) {
   localStorage.setItem(SESSION_KEY, JSON.stringify({ access_token, refresh_token }));
 }
 
+/**
+ * The token pair in a URL fragment (`#access_token=…&refresh_token=…`, where an OpenID
+ * Connect sign-in lands on /login), or null.
+ */
+export function fragmentSession(hash) {
+  const params = new URLSearchParams(hash.replace(/^#/, ''));
+  const access_token = params.get('access_token');
+  const refresh_token = params.get('refresh_token');
+  return access_token && refresh_token ? { access_token, refresh_token } : null;
+}
+
 export function clearSession() {
   localStorage.removeItem(SESSION_KEY);
 }

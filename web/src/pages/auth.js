@@ -1,12 +1,52 @@
 // Sign in and register.
 
 import { ApiError, api } from '../api.js';
-import { h } from '../dom.js';
+import { fragmentSession, saveSession } from '../auth.js';
+import { h, replaceChildren } from '../dom.js';
+
+// Where to go after an OpenID Connect sign-in: the round trip through the provider
+// loses ?next=, so the page keeps it for the tab meanwhile.
+const OIDC_NEXT_KEY = 'editor.oidc.next';
+
+/** `path` if it stays on this site ("//host" and "/\host" leave it), else '/'. */
+function localPath(path) {
+  return path && path.startsWith('/') && !path.startsWith('//') && !path.startsWith('/\\')
+    ? path : '/';
+}
 
 /** Where to go after signing in: a local path from ?next=, else the documents list. */
 export function nextPath() {
-  const next = new URLSearchParams(location.search).get('next');
-  return next && next.startsWith('/') && !next.startsWith('//') ? next : '/';
+  return localPath(new URLSearchParams(location.search).get('next'));
+}
+
+function providerLabel(name) {
+  return `Sign in with ${name.charAt(0).toUpperCase()}${name.slice(1)}`;
+}
+
+/** "Sign in with …" links, one per configured OpenID Connect provider. */
+function providerLinks() {
+  const holder = h('div', { class: 'oauth-providers', id: 'oauth-providers' });
+  api.oauthProviders().then((names) => {
+    if (names.length === 0) return;
+    replaceChildren(holder, h('p', { class: 'oauth-divider' }, 'or'), names.map((name) =>
+      h('a', { class: 'oauth-link', href: `/v1/auth/oauth/${encodeURIComponent(name)}/start`,
+               dataset: { provider: name },
+               onclick: () => sessionStorage.setItem(OIDC_NEXT_KEY, nextPath()) },
+        providerLabel(name))));
+  }, () => {}); // without the list, signing in with a password still works
+  return holder;
+}
+
+/** Take the tokens an OpenID Connect sign-in left in the fragment; whether there were any. */
+function adoptFragmentSession(navigate) {
+  const session = fragmentSession(location.hash);
+  if (session === null) return false;
+  history.replaceState(null, '', location.pathname); // tokens out of the address bar
+  saveSession(session);
+  const next = localPath(sessionStorage.getItem(OIDC_NEXT_KEY));
+  sessionStorage.removeItem(OIDC_NEXT_KEY);
+  navigate(next, { replace: true });
+  return true;
 }
 
 function field(label, props) {
@@ -45,6 +85,7 @@ async function submitting(form, errorBox, fn) {
 }
 
 export function loginPage(root, { navigate }) {
+  if (adoptFragmentSession(navigate)) return null;
   const errorBox = h('p', { class: 'form-error', role: 'alert', id: 'login-error' });
   const form = h('form', { id: 'login-form', class: 'stack', novalidate: false },
     field('Email', { name: 'email', type: 'email', autocomplete: 'username', required: true,
@@ -63,7 +104,7 @@ export function loginPage(root, { navigate }) {
   });
   const registerLink = h('a', { href: `/register${location.search}`, 'data-link': true },
                          'Create an account');
-  root.append(authCard('Sign in', form, ['New here? ', registerLink]));
+  root.append(authCard('Sign in', [form, providerLinks()], ['New here? ', registerLink]));
   document.title = 'Sign in — Editor';
 }
 
