@@ -298,7 +298,7 @@ class OidcSignIn:
         key = await self._signing_key(provider, discovery, header.get("kid"), algorithm)
         try:
             claims = jwt.decode(id_token, key, algorithms=[algorithm],
-                                audience=provider.client_id, issuer=provider.issuer,
+                                audience=provider.client_id, issuer=_issuers(provider),
                                 leeway=CLOCK_SKEW_S,
                                 options={"require": ["iss", "aud", "sub", "exp", "iat"]})
         except jwt.PyJWTError as exc:
@@ -366,6 +366,13 @@ class OidcSignIn:
     def _broken(provider: Provider, why: str) -> SignInFailed:
         log.warning("OIDC answer refused", extra={"provider": provider.name, "why": why})
         return SignInFailed(f"could not sign in with {provider.name}: {why}")
+
+
+def _issuers(provider: Provider) -> tuple[str, ...]:
+    # Google documents that its id_tokens may name the issuer without the scheme.
+    if provider.issuer == GOOGLE_ISSUER:
+        return (GOOGLE_ISSUER, "accounts.google.com")
+    return (provider.issuer,)
 
 
 def _find_key(keys: list[dict[str, Any]], kid: object) -> dict[str, Any] | None:
