@@ -51,3 +51,13 @@ def test_sign_in_with_a_provider_lands_signed_in(oidc_site: Site) -> None:
     session = page.evaluate("() => JSON.parse(localStorage.getItem('editor.session'))")
     assert set(session) == {"access_token", "refresh_token"}
     assert errors == []
+
+
+def test_a_provider_sign_in_replaces_an_older_session(oidc_site: Site) -> None:
+    bob = oidc_site.user("Bob")
+    page = oidc_site.context(bob).new_page()
+    page.goto(f"{oidc_site.server.http_url}/")
+    expect(page.locator("#account-name")).to_have_text("Bob")
+    page.goto(f"{oidc_site.server.http_url}/v1/auth/oauth/test/start")
+    expect(page).to_have_url(f"{oidc_site.server.http_url}/")
+    expect(page.locator("#account-name")).to_have_text("Ada Lovelace")

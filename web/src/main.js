@@ -3,7 +3,7 @@
 // this page.
 
 import './app.css';
-import { loadSession } from './auth.js';
+import { fragmentSession, loadSession } from './auth.js';
 import { loginPage, registerPage } from './pages/auth.js';
 import { documentsPage } from './pages/documents.js';
 import { editorPage } from './pages/editor.js';
@@ -54,7 +54,10 @@ function render() {
     navigate(`/login?next=${encodeURIComponent(path + location.search)}`, { replace: true });
     return;
   }
-  if (route.public && !route.alsoSignedIn && loadSession() !== null && route.page !== registerPage) {
+  // A sign-in landing with a new token pair (/login#access_token=…) replaces any old session.
+  const landing = route.page === loginPage && fragmentSession(location.hash) !== null;
+  if (route.public && !route.alsoSignedIn && !landing && loadSession() !== null
+      && route.page !== registerPage) {
     // already signed in: go where the sign-in would have led
     const next = new URLSearchParams(location.search).get('next');
     navigate(next && next.startsWith('/') && !next.startsWith('//') ? next : '/', { replace: true });
