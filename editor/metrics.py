@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Awaitable, Callable
+from typing import ParamSpec, TypeVar
+
 from prometheus_client import Counter, Gauge, Histogram
+
+from editor.errors import EditorError
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 SESSIONS = Gauge("editor_sessions", "Open WebSocket sessions")
 DOCUMENTS_LOADED = Gauge("editor_documents_loaded", "Documents held in memory by the engine")
@@ -18,3 +27,22 @@ COMMIT_BATCH_OPS = Histogram(
 WS_CLOSES = Counter("editor_ws_closes_total", "WebSocket sessions closed", ["code"])
 HTTP_REQUESTS = Counter(
     "editor_http_requests_total", "HTTP requests answered", ["method", "status"])
+AUTH_EVENTS = Counter(
+    "editor_auth_events_total", "Account events (register, login, refresh, verify, oidc,"
+    " email) by outcome: ok, or the error code", ["event", "outcome"])
+
+
+def counted(event: str) -> Callable[[Callable[P, Awaitable[T]]], Callable[P, Awaitable[T]]]:
+    """Count each call of an async function in ``AUTH_EVENTS``: ok, or its error's code."""
+    def wrap(fn: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
+        @functools.wraps(fn)
+        async def counting(*args: P.args, **kwargs: P.kwargs) -> T:
+            try:
+                result = await fn(*args, **kwargs)
+            except EditorError as exc:
+                AUTH_EVENTS.labels(event, exc.code).inc()
+                raise
+            AUTH_EVENTS.labels(event, "ok").inc()
+            return result
+        return counting
+    return wrap

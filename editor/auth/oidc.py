@@ -27,7 +27,7 @@ import httpx
 import jwt
 import trio
 
-from editor import logs
+from editor import logs, metrics
 from editor.auth.service import EMAIL, MAX_NAME_CHARS, AuthService, TokenPair
 from editor.config import ConfigError
 from editor.errors import BadRequest, NotFound
@@ -227,6 +227,7 @@ class OidcSignIn:
         separator = "&" if "?" in discovery.authorization_endpoint else "?"
         return f"{discovery.authorization_endpoint}{separator}{query}", self.cookie.seal(flow)
 
+    @metrics.counted("oidc")
     async def finish(self, name: str, redirect_uri: str, params: Mapping[str, str],
                      cookie: str | None) -> TokenPair:
         """Check the callback against the cookie, redeem the code, link the account, sign in."""

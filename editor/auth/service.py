@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from editor import logs
+from editor import logs, metrics
 from editor.auth.mail import Mail, Mailer
 from editor.auth.passwords import (
     MIN_PASSWORD_CHARS,
@@ -73,6 +73,7 @@ class AuthService:
         self.public_url = public_url
         self.clock = clock
 
+    @metrics.counted("register")
     async def register(self, email: str, password: str, name: str) -> User:
         """Create an account; emails are unique case-insensitively."""
         email = email.strip()
@@ -106,8 +107,11 @@ class AuthService:
         try:
             await self.mailer.send(verification_mail(user, link, self.email_token_ttl_s))
         except (OSError, smtplib.SMTPException) as exc:
+            metrics.AUTH_EVENTS.labels("email", "failed").inc()
             log.error("could not send the verification email",
                       extra={"user_id": user.id, "error": repr(exc)})
+        else:
+            metrics.AUTH_EVENTS.labels("email", "ok").inc()
 
     async def resend_verification(self, user: User) -> None:
         """Send another link, unless the email is already verified (409)."""
@@ -115,6 +119,7 @@ class AuthService:
             raise Conflict("the email address is already verified", code="already_verified")
         await self.send_verification(user)
 
+    @metrics.counted("verify")
     async def verify_email(self, token: str) -> User:
         """Spend a verification token; 400 ``invalid_token`` if unknown, used or expired."""
         user_id = await self.store.spend_email_token(_hash_secret(token), self.clock())
@@ -124,6 +129,7 @@ class AuthService:
                              " sign in and ask for a new one", code="invalid_token")
         return user
 
+    @metrics.counted("login")
     async def login(self, email: str, password: str) -> TokenPair:
         """Check the password (same cost whether or not the email exists) and issue tokens."""
         user = await self.store.user_by_email(email.strip())
@@ -138,6 +144,7 @@ class AuthService:
         """Issue a pair in a new family for a user an OIDC issuer has authenticated."""
         return await self._issue(user_id, uuid.uuid4().hex)
 
+    @metrics.counted("refresh")
     async def refresh(self, refresh_token: str) -> TokenPair:
         """Spend a refresh token for a new pair in the same family."""
         try:
