@@ -53,6 +53,9 @@ def _initial_content(value: Any) -> list[dict[str, Any]]:
                                           for op in value):
         raise BadRequest("'content' must be text or a Delta made only of inserts",
                          code="validation")
+    last = value[-1]["insert"] if value else None
+    if not (isinstance(last, str) and last.endswith("\n")):
+        value = [*value, {"insert": "\n"}]  # the missing final newline, as for text
     try:
         ot.validate(value, EMPTY_DOCUMENT)
         content = ot.apply(EMPTY_DOCUMENT, value)
