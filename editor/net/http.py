@@ -171,6 +171,7 @@ def cors_preflight(allowed: tuple[str, ...]) -> Response:
 
 def create_app(svc: Services) -> QuartTrio:
     """The REST API, health, config, metrics and the web page."""
+    from editor.net.openapi import openapi_json
     from editor.net.routes_auth import auth_routes
     from editor.net.routes_docs import document_routes
     from editor.net.routes_oauth import oauth_routes
@@ -181,6 +182,7 @@ def create_app(svc: Services) -> QuartTrio:
     app.register_blueprint(auth_routes)
     app.register_blueprint(document_routes)
     app.register_blueprint(oauth_routes)
+    app.add_url_rule("/openapi.json", view_func=openapi_json)
 
     @app.before_request
     async def guard() -> Response | None:
