@@ -42,7 +42,8 @@ async def serve(cfg: Config, *, stop: trio.Event | None = None,
                 task_status: trio.TaskStatus[Endpoints] = trio.TASK_STATUS_IGNORED) -> None:
     """Run everything until SIGINT/SIGTERM (or ``stop``), then drain and return."""
     await trio.Path(cfg.data_dir).mkdir(parents=True, exist_ok=True)
-    tokens = token_issuer(cfg)
+    ring = signing_secrets(cfg)
+    tokens = token_issuer(cfg, ring)
     mailer = mailer_for(cfg.smtp_url, cfg.mail_from, Path(cfg.data_dir))
     store = await open_store(cfg.effective_database_url)
     engine = Engine(cfg, store)
@@ -58,7 +59,7 @@ async def serve(cfg: Config, *, stop: trio.Event | None = None,
                                require_verified_email=cfg.require_verified_email,
                                public_url=cfg.public_url)
             oidc = OidcSignIn(parse_providers(cfg.oidc_providers), store, auth,
-                              FlowCookie(signing_secrets(cfg)))
+                              FlowCookie(ring))
             app = create_app(Services(cfg, store, engine, tokens, auth, ws_url,
                                       MemoryRateLimiter(), oidc))
             hconfig = HypercornConfig()

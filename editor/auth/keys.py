@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 from editor.auth.tokens import TokenIssuer, new_secret
@@ -62,9 +63,9 @@ def rotate(data_dir: Path, keep_previous: int = 1) -> tuple[str, list[str]]:
     return key_id(secret), [key_id(old) for old in dropped]
 
 
-def token_issuer(cfg: Config) -> TokenIssuer:
-    """The access-token issuer for this configuration: signs with the current secret."""
-    ring = signing_secrets(cfg)
+def token_issuer(cfg: Config, ring: Sequence[str] | None = None) -> TokenIssuer:
+    """The access-token issuer: signs with the ring's first secret (``signing_secrets``)."""
+    ring = ring or signing_secrets(cfg)
     keys = {key_id(secret): secret.encode() for secret in ring}
     return TokenIssuer(keys, key_id(ring[0]), issuer=cfg.jwt_issuer,
                        audience=cfg.jwt_audience, ttl_s=cfg.access_token_ttl_s)

@@ -14,14 +14,12 @@ from editor import __version__
 from editor.auth.passwords import MIN_PASSWORD_CHARS
 from editor.auth.service import MAX_NAME_CHARS, MAX_PASSWORD_CHARS
 from editor.net.http import AUTH_MAX_BODY_BYTES, MAX_BODY_BYTES
+from editor.net.routes_auth import MAX_EMAIL_CHARS, MAX_TOKEN_CHARS
 from editor.net.routes_docs import MAX_OPS_PAGE, MAX_PAGE, MAX_TITLE_CHARS
 from editor.ot import MAX_CONTENT_BYTES
 from editor.store.base import ROLES
 
 JSON = "application/json"
-# The bounds routes_auth gives string_field for emails and for tokens.
-MAX_EMAIL_CHARS = 320
-MAX_TOKEN_CHARS = 512
 Schema = dict[str, Any]
 
 

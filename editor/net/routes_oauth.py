@@ -6,6 +6,7 @@ reaches a server or its logs, and the page moves it into the stored session.
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlencode
 
 from quart import Blueprint, Response, request
@@ -27,6 +28,12 @@ def public_base() -> str:
 def callback_url(provider: str) -> str:
     """The redirect URI to register at the provider."""
     return f"{public_base()}/v1/auth/oauth/{provider}/callback"
+
+
+def _cookie_attributes() -> dict[str, Any]:
+    """Where the flow cookie goes and who may read it (the same when setting and deleting)."""
+    return {"path": FLOW_COOKIE_PATH, "secure": public_base().startswith("https://"),
+            "httponly": True, "samesite": "Lax"}
 
 
 def _redirect(location: str) -> Response:
@@ -52,9 +59,7 @@ async def start(provider: str) -> Response:
     """302 to the provider's authorization endpoint, the flow's secrets in a cookie."""
     location, sealed_flow = await _sign_in().start(provider, callback_url(provider))
     response = _redirect(location)
-    response.set_cookie(FLOW_COOKIE, sealed_flow, max_age=FLOW_TTL_S, path=FLOW_COOKIE_PATH,
-                        secure=public_base().startswith("https://"), httponly=True,
-                        samesite="Lax")
+    response.set_cookie(FLOW_COOKIE, sealed_flow, max_age=FLOW_TTL_S, **_cookie_attributes())
     return response
 
 
@@ -65,7 +70,5 @@ async def callback(provider: str) -> Response:
                                    request.cookies.get(FLOW_COOKIE))
     response = _redirect(f"{public_base()}/login#{urlencode(pair.to_json())}")
     response.headers["Cache-Control"] = "no-store"
-    response.delete_cookie(FLOW_COOKIE, path=FLOW_COOKIE_PATH,
-                           secure=public_base().startswith("https://"), httponly=True,
-                           samesite="Lax")
+    response.delete_cookie(FLOW_COOKIE, **_cookie_attributes())
     return response
