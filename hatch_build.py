@@ -9,6 +9,9 @@ Environment:
 - ``EDITOR_SKIP_WEB_BUILD=1``: do not run npm; package whatever is already built (warns
   loudly when the page is missing: ``editor serve`` then answers with how to build it).
 - ``EDITOR_NPM``: the npm executable to use (default: ``npm`` on the PATH).
+
+Progress: one line per step ("web page [1/3] …") on stderr, flushed at once. pip shows a
+build backend's output only with ``pip install -v``; without it, pip's own spinner is all.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +41,11 @@ The editor's web page must be built with Node.js >= {MIN_NODE_MAJOR} and npm:
 Install Node.js and npm (Debian: apt-get install nodejs npm), or set
 EDITOR_SKIP_WEB_BUILD=1 to package without the page (the REST API and the WebSocket
 protocol still work; `editor serve` then explains how to build the page)."""
+
+
+def progress(step: str) -> None:
+    """One line of build progress on stderr, flushed so that it shows while npm runs."""
+    print(f"web page {step}", file=sys.stderr, flush=True)
 
 
 class WebBuildError(RuntimeError):
@@ -89,7 +98,7 @@ class CustomBuildHook(BuildHookInterface):  # type: ignore[type-arg]
         elif not dist_is_current(root):
             self._build(root)
         else:
-            self.app.display_info(f"web page in {DIST_DIR} is up to date")
+            progress(f"is up to date in {DIST_DIR}")
         build_data.setdefault("artifacts", []).append(DIST_ARTIFACTS)
 
     def clean(self, versions: list[str]) -> None:
@@ -108,14 +117,22 @@ class CustomBuildHook(BuildHookInterface):  # type: ignore[type-arg]
         if npm is None:
             raise WebBuildError("npm was not found on the PATH, so the web page cannot be "
                                 "built.\n" + BUILD_HELP)
+        started = time.monotonic()
+        progress("[1/3] checking Node.js")
         self._check_node()
-        if not node_modules_are_current(web):
+        if node_modules_are_current(web):
+            progress("[2/3] npm packages are up to date")
+        else:
             install = ["ci"] if (web / "package-lock.json").is_file() else ["install"]
+            progress(f"[2/3] installing npm packages (npm {install[0]}, about a minute the "
+                     "first time)")
             self._run([npm, *install, "--no-audit", "--no-fund", "--ignore-scripts"], web)
+        progress(f"[3/3] bundling the page with esbuild into {DIST_DIR}")
         self._run([npm, "run", "build"], web)
         if not dist_is_current(root):
             raise WebBuildError(f"`npm run build` finished but {DIST_DIR} lacks "
                                 f"{', '.join(REQUIRED_ASSETS)}.")
+        progress(f"built in {time.monotonic() - started:.0f} s")
 
     def _check_node(self) -> None:
         node = shutil.which("node")
@@ -131,7 +148,6 @@ class CustomBuildHook(BuildHookInterface):  # type: ignore[type-arg]
             raise WebBuildError(f"node {output} is too old.\n" + BUILD_HELP)
 
     def _run(self, command: list[str], cwd: Path) -> None:
-        self.app.display_info(f"building the web page: {' '.join(command)} (in {cwd})")
         # npm's output goes to stderr so pip shows it with -v and keeps stdout clean
         result = subprocess.run(command, cwd=cwd, stdout=sys.stderr, stderr=sys.stderr,
                                 check=False)

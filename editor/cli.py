@@ -9,7 +9,26 @@ from pathlib import Path
 import trio
 
 from editor import __version__, logs
+from editor.auth.mail import parse_smtp_url
 from editor.config import ConfigError, load
+
+
+def startup_banner(http_url: str, ws_url: str, data_dir: Path, smtp_url: str) -> str:
+    """The one block ``editor serve`` prints once it listens: where everything is."""
+    if smtp_url:
+        target = parse_smtp_url(smtp_url)
+        mail = f"sent through SMTP at {target.host}:{target.port}"
+    else:
+        mail = f"{data_dir / 'outbox'}  (no EDITOR_SMTP_URL: emails are saved there as .eml)"
+    rows = (("Open in a browser", f"{http_url.rstrip('/')}/"),
+            ("WebSocket", f"{ws_url}  (clients append /v1/docs/{{id}}/ws)"),
+            ("Data directory", str(data_dir)),
+            ("Mail", mail))
+    width = max(len(label) for label, _ in rows) + 2
+    lines = [f"editor {__version__} is running", ""]
+    lines += [f"  {label + ':':<{width}}{value}" for label, value in rows]
+    lines += ["", "Press Ctrl+C to stop (queued edits are saved, open sessions are closed)."]
+    return "\n".join(lines)
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -23,11 +42,8 @@ def _serve(args: argparse.Namespace) -> int:
     async def main() -> None:
         async with trio.open_nursery() as nursery:
             endpoints: Endpoints = await nursery.start(serve, cfg)
-            print(f"editor {__version__} serving\n"
-                  f"  web page and REST API: {endpoints.http_url}\n"
-                  f"  WebSocket (collaboration): {endpoints.ws_url}\n"
-                  f"  data directory: {data_dir}\n"
-                  "Press Ctrl+C to stop.", flush=True)
+            print(startup_banner(endpoints.http_url, endpoints.ws_url, data_dir, cfg.smtp_url),
+                  flush=True)
 
     trio.run(main)
     return 0

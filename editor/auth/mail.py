@@ -2,6 +2,10 @@
 
 The embedded default needs no mail server: each message is written as an ``.eml`` file
 that a person can open (or whose link they can copy from the log).
+
+Messages are ``text/plain; charset=utf-8`` sent as they are written (7bit when ASCII, else
+8bit), never quoted-printable or base64: a link stays one intact line, clickable and
+copyable in a mail client and in the saved ``.eml`` alike.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from editor.config import ConfigError
 
 log = logs.get(__name__)
 SMTP_TIMEOUT_S = 15.0
+MAX_LINE_BYTES = 998  # RFC 5322 §2.1.1: longer lines would have to be re-encoded
 
 
 @dataclass(frozen=True)
@@ -49,8 +54,16 @@ def _message(mail: Mail, sender: str) -> EmailMessage:
     message["Subject"] = mail.subject
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = make_msgid(domain="editor")
-    message.set_content(mail.text)
+    message.set_content(mail.text, charset="utf-8", cte=_transfer_encoding(mail.text))
     return message
+
+
+def _transfer_encoding(text: str) -> str:
+    """``7bit`` or ``8bit`` (the text as written); quoted-printable only for overlong lines."""
+    lines = text.splitlines()
+    if any(len(line.encode()) > MAX_LINE_BYTES for line in lines):
+        return "quoted-printable"
+    return "7bit" if text.isascii() else "8bit"
 
 
 class OutboxMailer:

@@ -26,7 +26,7 @@ from editor.engine.engine import Engine
 from editor.errors import BadRequest, EditorError, RateLimited, TooLargeError, Unauthorized
 from editor.guards.origins import explicitly_allowed
 from editor.guards.ratelimit import RateLimiter
-from editor.net import webassets
+from editor.net import pages, webassets
 from editor.store import Store, User
 
 log = logs.get(__name__)
@@ -218,8 +218,10 @@ def create_app(svc: Services) -> QuartTrio:
         return exc.to_json(), exc.status, headers
 
     @app.errorhandler(HTTPException)
-    async def http_error(exc: HTTPException) -> tuple[dict[str, Any], int]:
+    async def http_error(exc: HTTPException) -> tuple[dict[str, Any], int] | Response:
         status = exc.code or 500
+        if status == 404 and pages.wants_html():
+            return await pages.not_found_page()
         code = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(
             status, "bad_request")
         return {"error": {"code": code, "message": exc.description or exc.name}}, status
