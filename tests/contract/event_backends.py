@@ -1,0 +1,97 @@
+"""Fixtures that run the events and archive contracts against every backend of those seams.
+
+A backend joins by adding its name to ``EVENT_BACKENDS`` / ``ARCHIVE_BACKENDS`` and an
+opener to ``_EVENT_OPENERS`` / ``_ARCHIVE_OPENERS``; every contract test then runs on it.
+Test modules import the fixtures they use from here (``*_fixture``; pytest knows them
+by the name without the suffix, so a test's argument does not shadow the import).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from editor.archive import Archive, LocalArchive
+from editor.events import COLLABORATION_EVENTS, DOCUMENT_EVENTS, EventSink, EventSource
+from editor.events.memory import MemoryEventStream
+
+EVENT_BACKENDS = ["memory"]
+ARCHIVE_BACKENDS = ["local"]
+RETAINED_EVENTS = 16  # per partition, in the retention test's stream
+
+
+@dataclass(frozen=True)
+class StreamUnderTest:
+    """One event-stream backend: its two seams and names fresh for this test."""
+
+    sink: EventSink
+    source: EventSource
+    topic: str
+    other_topic: str
+    retained_per_partition: int | None  # None: the backend bounds retention otherwise
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
+
+    def group(self, name: str) -> str:
+        """A consumer group name no earlier test used."""
+        return f"{name}-{self.run_id}"
+
+
+@asynccontextmanager
+async def open_memory_stream(retained: int | None) -> AsyncIterator[StreamUnderTest]:
+    """The embedded stream, fresh for each test."""
+    stream = MemoryEventStream(partitions=8, max_events_per_partition=retained or 100_000)
+    yield StreamUnderTest(stream, stream, COLLABORATION_EVENTS, DOCUMENT_EVENTS, retained)
+
+
+_EVENT_OPENERS: dict[str, Callable[[int | None], AbstractAsyncContextManager[StreamUnderTest]]] = {
+    "memory": open_memory_stream,
+}
+
+
+@pytest.fixture(name="event_stream", params=EVENT_BACKENDS)
+async def event_stream_fixture(request: pytest.FixtureRequest) -> AsyncIterator[StreamUnderTest]:
+    """Each event-stream backend in turn, with room for every test's events."""
+    async with _EVENT_OPENERS[request.param](None) as opened:
+        yield opened
+
+
+@pytest.fixture(name="small_event_stream", params=EVENT_BACKENDS)
+async def small_event_stream_fixture(
+        request: pytest.FixtureRequest) -> AsyncIterator[StreamUnderTest]:
+    """Each backend keeping only ``RETAINED_EVENTS`` per partition, where it can be told so."""
+    async with _EVENT_OPENERS[request.param](RETAINED_EVENTS) as opened:
+        if opened.retained_per_partition is None:
+            pytest.skip(f"{request.param} does not bound retention by event count")
+        yield opened
+
+
+@dataclass(frozen=True)
+class ArchiveUnderTest:
+    """One archive backend, and the folder around it when it is local (to find strays)."""
+
+    archive: Archive
+    surroundings: Path | None
+
+
+@asynccontextmanager
+async def open_local_archive(tmp_path: Path) -> AsyncIterator[ArchiveUnderTest]:
+    """The embedded archive in a folder of its own, inside a folder that must stay empty."""
+    yield ArchiveUnderTest(LocalArchive(tmp_path / "data" / "archive"), tmp_path / "data")
+
+
+_ARCHIVE_OPENERS: dict[str, Callable[[Path], AbstractAsyncContextManager[ArchiveUnderTest]]] = {
+    "local": open_local_archive,
+}
+
+
+@pytest.fixture(name="archive_backend", params=ARCHIVE_BACKENDS)
+async def archive_backend_fixture(request: pytest.FixtureRequest,
+                          tmp_path: Path) -> AsyncIterator[ArchiveUnderTest]:
+    """Each archive backend in turn, empty."""
+    async with _ARCHIVE_OPENERS[request.param](tmp_path) as opened:
+        yield opened
