@@ -144,7 +144,8 @@ class Site:
 
     def user(self, name: str) -> User:
         """Register and sign in a new user."""
-        email = f"{name.lower()}-{next(_counter)}-{time.time_ns()}@example.test"
+        slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "user"
+        email = f"{slug}-{next(_counter)}-{time.time_ns()}@example.test"
         response = self.http.post("/v1/auth/register",
                                   json={"email": email, "password": PASSWORD, "name": name})
         assert response.status_code == 201, response.text

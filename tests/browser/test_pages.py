@@ -149,6 +149,7 @@ def test_history_previews_and_restores_a_version(site: Site) -> None:
     assert b.page.locator(".ql-editor").count() == 1  # the preview is not a second editor
     expect(b.editor).to_have_text("Oops, everything replaced.")  # previewing changes nothing
     b.page.click("#restore-version")
+    b.page.click("#confirm-yes")
     expect(panel).to_be_hidden()
 
     contents = converged(a, b)

@@ -31,10 +31,10 @@ def test_page_survives_a_server_restart_and_sends_offline_edits(site: Site) -> N
     b.editor.click()
     b.page.evaluate("() => window.editorDebug.quill.setSelection(0, 0, 'user')")
     b.page.keyboard.type("Bob offline: ")
-    expect(status).to_contain_text(re.compile(r"\d+ unsent edits?"))
+    expect(status).to_contain_text(re.compile(r"\d+ unsaved changes?"))
     assert int(status.get_attribute("data-unsent") or 0) >= 1
     expect(status).to_have_attribute("data-state", "offline", timeout=20_000)
-    expect(status).to_contain_text(re.compile(r"Offline — \d+ unsent edits?"))
+    expect(status).to_contain_text(re.compile(r"Offline · \d+ unsaved changes?"))
     expect(a.editor).to_contain_text("Typed while the server was down.")
 
     site.server.start()
@@ -43,7 +43,7 @@ def test_page_survives_a_server_restart_and_sends_offline_edits(site: Site) -> N
     assert text == ("Bob offline: Before the restart. Ann was here.\n"
                     "Typed while the server was down.\n")
     assert site.server_document(ann, doc_id)["content"] == contents
-    expect(status).to_have_text("Connected")
+    expect(status).to_have_text("All changes saved")
 
     # the restarted server keeps working with these sessions
     b.page.keyboard.type("again ")

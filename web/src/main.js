@@ -7,6 +7,7 @@ import { fragmentSession, loadSession } from './auth.js';
 import { loginPage, registerPage } from './pages/auth.js';
 import { documentsPage } from './pages/documents.js';
 import { editorPage } from './pages/editor.js';
+import { notFoundPage } from './pages/not-found.js';
 import { verifyPage } from './pages/verify.js';
 
 const ROUTES = [
@@ -25,13 +26,6 @@ export function navigate(path, { replace = false } = {}) {
   render();
 }
 
-function notFound(root) {
-  root.append(Object.assign(document.createElement('main'), {
-    className: 'not-found',
-    innerHTML: '<h1>Page not found</h1><p><a href="/" data-link>Back to your documents</a></p>',
-  }));
-}
-
 function render() {
   if (cleanup) {
     try {
@@ -47,7 +41,7 @@ function render() {
   const path = location.pathname;
   const route = ROUTES.find((r) => r.pattern.test(path));
   if (route === undefined) {
-    notFound(root);
+    notFoundPage(root);
     return;
   }
   if (!route.public && loadSession() === null) {

@@ -70,13 +70,13 @@ function modal(className, ...children) {
 }
 
 /** Ask a yes/no question in a modal; resolves true when confirmed. */
-export function confirmDialog(message, confirmLabel = 'Delete') {
+export function confirmDialog(message, confirmLabel = 'Delete', confirmClass = 'danger') {
   return new Promise((resolve) => {
     const dialog = modal('confirm-dialog',
       h('p', {}, message),
       h('div', { class: 'modal-actions' },
         h('button', { onclick: () => { dialog.close(); resolve(false); } }, 'Cancel'),
-        h('button', { class: 'danger', id: 'confirm-yes',
+        h('button', { class: confirmClass, id: 'confirm-yes',
                       onclick: () => { dialog.close(); resolve(true); } }, confirmLabel)));
     dialog.addEventListener('cancel', () => resolve(false));
   });

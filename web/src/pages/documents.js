@@ -1,6 +1,11 @@
-// The documents list: create, open, rename, delete, share.
+// The documents list: create, open, rename, delete, share; each document with its owner
+// and your role, sorted and filtered (doc-list.js) over the documents loaded so far.
+//
+// The list's items carry `owner_id` only: owners' names come from GET …/members, asked once
+// per owner (documents you own say "me").
 
 import { api } from '../api.js';
+import { SHOWS, SORTS, filterAndSort } from '../doc-list.js';
 import { ago, h, replaceChildren, toast } from '../dom.js';
 import {
   accountMenu, brand, confirmDialog, currentUser, handleError, openShareDialog, roleLabel,
@@ -12,8 +17,21 @@ export function documentsPage(root, { navigate }) {
   const empty = h('p', { class: 'empty', id: 'doc-empty', hidden: true },
                   'No documents yet. Create one above, or ask someone to share theirs.');
   const more = h('button', { class: 'link-button', hidden: true, id: 'load-more' }, 'Show more');
+  const countLine = h('p', { class: 'doc-count muted', id: 'doc-count', hidden: true });
   let nextCursor = null;
   let alive = true;
+  const docs = []; // loaded so far, each with `owner` (a name, '' while unknown)
+  const ownerNames = new Map(); // owner id -> Promise of a name
+  let myId = null;
+
+  const search = h('input', { type: 'search', id: 'doc-filter', placeholder: 'Filter by title or owner',
+                              'aria-label': 'Filter documents by title or owner' });
+  const show = h('select', { id: 'doc-show', 'aria-label': 'Which documents' },
+                 Object.entries(SHOWS).map(([value, { label }]) => h('option', { value }, label)));
+  const sort = h('select', { id: 'doc-sort', 'aria-label': 'Sort by' },
+                 Object.entries(SORTS).map(([value, { label }]) =>
+                   h('option', { value }, `Sort: ${label}`)));
+  for (const control of [search, show, sort]) control.addEventListener('input', render);
 
   const title = h('input', { name: 'title', id: 'new-title', placeholder: 'Untitled document',
                              maxlength: 500, 'aria-label': 'Title of the new document' });
@@ -29,15 +47,23 @@ export function documentsPage(root, { navigate }) {
     }
   });
 
+  function ownerText(doc) {
+    if (doc.role === 'owner') return 'me';
+    return doc.owner || '…';
+  }
+
   function row(doc) {
     const link = h('a', { href: `/d/${encodeURIComponent(doc.id)}`, 'data-link': true,
                           class: 'doc-link' }, doc.title || 'Untitled document');
-    const titleCell = h('td', { class: 'doc-title' }, link);
+    const titleCell = h('td', { class: 'doc-title' }, link,
+                        h('small', { class: 'doc-owner-inline muted' },
+                          `Owner: ${ownerText(doc)} · ${roleLabel(doc.role)}`));
     const canEdit = doc.role === 'owner' || doc.role === 'editor';
     const tr = h('tr', { dataset: { docId: doc.id } },
       titleCell,
-      h('td', {}, h('span', { class: `role role-${doc.role}` }, roleLabel(doc.role))),
-      h('td', { class: 'muted', title: doc.updated_at }, ago(doc.updated_at)),
+      h('td', { class: 'doc-owner' }, ownerText(doc)),
+      h('td', { class: 'doc-role' }, h('span', { class: `role role-${doc.role}` }, roleLabel(doc.role))),
+      h('td', { class: 'muted doc-updated', title: doc.updated_at }, ago(doc.updated_at)),
       h('td', { class: 'actions' },
         h('button', { class: 'link-button', onclick: () => openShareDialog(doc, navigate) },
           doc.role === 'owner' ? 'Share' : 'Access'),
@@ -65,7 +91,7 @@ export function documentsPage(root, { navigate }) {
           handleError(error, navigate, 'rename');
         }
       }
-      replaceChildren(cell, link);
+      render();
     };
     input.addEventListener('keydown', (event) => {
       if (event.key === 'Enter') finish(true);
@@ -81,22 +107,46 @@ export function documentsPage(root, { navigate }) {
     if (!(await confirmDialog(`Delete “${doc.title}” for everyone? This cannot be undone.`))) return;
     try {
       await api.deleteDocument(doc.id);
-      tr.remove();
-      empty.hidden = rows.children.length > 0;
+      docs.splice(docs.indexOf(doc), 1);
+      render();
       toast(`Deleted “${doc.title}”`);
     } catch (error) {
       handleError(error, navigate, 'delete');
     }
   }
 
+  function render() {
+    const shown = filterAndSort(docs, { query: search.value, show: show.value, sort: sort.value });
+    replaceChildren(rows, shown.map(row));
+    empty.hidden = docs.length > 0;
+    countLine.hidden = docs.length === 0 || shown.length === docs.length;
+    countLine.textContent = shown.length === 0 ? 'No document matches.'
+      : `Showing ${shown.length} of ${docs.length} documents.`;
+  }
+
+  function ownerName(doc) {
+    if (!ownerNames.has(doc.owner_id)) {
+      ownerNames.set(doc.owner_id, api.members(doc.id).then(
+        (members) => members.find((m) => m.role === 'owner')?.name ?? '',
+        () => { ownerNames.delete(doc.owner_id); return ''; }));
+    }
+    return ownerNames.get(doc.owner_id);
+  }
+
   async function load(cursor) {
     try {
       const page = await api.listDocuments(cursor);
       if (!alive) return;
-      rows.append(...page.items.map(row));
+      const me = myId ?? (myId = (await currentUser()).id);
+      const items = page.items.map((doc) => ({ ...doc, owner: doc.owner_id === me ? 'me' : '' }));
+      docs.push(...items);
       nextCursor = page.next_cursor ?? null;
       more.hidden = nextCursor === null;
-      empty.hidden = rows.children.length > 0;
+      render();
+      const names = await Promise.all(items.map((doc) => (doc.owner ? doc.owner : ownerName(doc))));
+      if (!alive) return;
+      items.forEach((doc, i) => { doc.owner = names[i]; });
+      render();
     } catch (error) {
       handleError(error, navigate, 'list your documents');
     }
@@ -128,11 +178,13 @@ export function documentsPage(root, { navigate }) {
     verifyNotice,
     h('main', { class: 'documents-page' },
       h('div', { class: 'documents-head' }, h('h1', {}, 'Documents'), create),
+      h('div', { class: 'doc-controls' }, search, show, sort),
       h('table', { class: 'doc-table', id: 'doc-list' },
-        h('thead', {}, h('tr', {}, h('th', {}, 'Title'), h('th', {}, 'Access'),
-                         h('th', {}, 'Updated'), h('th', { class: 'actions' }, ''))),
+        h('thead', {}, h('tr', {}, h('th', {}, 'Title'), h('th', { class: 'doc-owner' }, 'Owner'),
+                         h('th', { class: 'doc-role' }, 'Your role'), h('th', { class: 'doc-updated' }, 'Updated'),
+                         h('th', { class: 'actions' }, ''))),
         rows),
-      empty, more));
+      countLine, empty, more));
   load(null);
   return () => {
     alive = false;

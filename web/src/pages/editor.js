@@ -7,11 +7,14 @@ import { api } from '../api.js';
 import { Connection } from '../connection.js';
 import { CursorLayer, QuillCursors, colorFor } from '../cursors.js';
 import { h, replaceChildren, toast } from '../dom.js';
+import { MAX_CHIPS, chipLabel, initials, presenceChips } from '../presence.js';
 import { SessionMachine } from '../session.js';
+import { UnsavedChanges, statusText } from '../unsaved.js';
 import {
-  accountMenu, avatar, brand, currentUser, handleError, openShareDialog, signIn,
+  accountMenu, brand, currentUser, handleError, openShareDialog, signIn,
 } from './common.js';
 import { historyPanel } from './history.js';
+import { notFoundView } from './not-found.js';
 
 Quill.register('modules/cursors', QuillCursors, true);
 
@@ -30,9 +33,8 @@ const FATAL_MESSAGES = {
   bad_request: 'The server refused this editor’s messages. Reload the page.',
 };
 
-function plural(n, word) {
-  return `${n} ${word}${n === 1 ? '' : 's'}`;
-}
+const NOT_FOUND_MESSAGE = 'This document does not exist, was deleted, or has not been shared '
+  + 'with you. Ask its owner to share it with your account.';
 
 export function editorPage(root, { params, navigate }) {
   const docId = params[0];
@@ -49,8 +51,11 @@ export function editorPage(root, { params, navigate }) {
                                dataset: { state: 'connecting', unsent: '0' },
                                title: 'Connection to the server' });
   const presence = h('ul', { id: 'presence', class: 'presence', 'aria-label': 'Who is here' });
-  const historyButton = h('button', { id: 'history-toggle', type: 'button' }, 'History');
-  const shareButton = h('button', { id: 'share-button', class: 'primary', type: 'button' }, 'Share');
+  // disabled until the document is known to exist (and who we are on it)
+  const historyButton = h('button', { id: 'history-toggle', type: 'button', disabled: true },
+                          'History');
+  const shareButton = h('button', { id: 'share-button', class: 'primary', type: 'button',
+                                    disabled: true }, 'Share');
   const viewOnly = h('span', { class: 'badge', id: 'view-only', hidden: true }, 'View only');
   const notice = h('div', { class: 'notice', id: 'editor-notice', role: 'alert', hidden: true });
   const editorHost = h('div', { id: 'editor' });
@@ -63,13 +68,14 @@ export function editorPage(root, { params, navigate }) {
     navigate,
   });
 
-  root.append(
-    h('header', { class: 'topbar editor-bar' },
+  const topbar = h('header', { class: 'topbar editor-bar' },
       brand(),
       h('a', { href: '/', 'data-link': true, class: 'back-link', title: 'All documents' }, 'Documents'),
       h('div', { class: 'title-wrap' }, titleInput, viewOnly),
       h('div', { class: 'spacer' }),
-      status, presence, historyButton, shareButton, accountMenu(navigate)),
+      status, presence, historyButton, shareButton, accountMenu(navigate));
+  root.append(
+    topbar,
     notice,
     h('div', { class: 'editor-layout' }, column, history.element));
 
@@ -89,46 +95,57 @@ export function editorPage(root, { params, navigate }) {
 
   // --- who is here -----------------------------------------------------------------
   const knownNames = new Map(); // user id -> name, for the history panel
+  let me = null; // {id, name}: from welcome, or from /me while not connected yet
+  const narrow = window.matchMedia('(max-width: 800px)'); // a phone: fewer chips fit
+  narrow.addEventListener('change', () => renderPresence());
+  function chip(person) {
+    const label = chipLabel(person);
+    return h('li', { class: `presence-user${person.you ? ' is-you' : ''}${person.offline ? ' is-offline' : ''}`,
+                     tabindex: 0, 'aria-label': label, dataset: { userId: person.user.id, tooltip: label },
+                     style: { '--user-color': colorFor(person.user.id) } },
+      h('span', { class: 'avatar', style: { background: colorFor(person.user.id) },
+                  'aria-hidden': 'true' }, initials(person.user.name)),
+      person.you && h('span', { class: 'presence-you', 'aria-hidden': 'true' }, 'You'));
+  }
   function renderPresence() {
-    const users = new Map();
-    if (machine.user) users.set(machine.user.id, { user: machine.user, you: true, sessions: 1 });
-    for (const user of machine.peers.values()) {
-      if (!user) continue;
-      knownNames.set(user.id, user.name);
-      const entry = users.get(user.id);
-      if (entry) entry.sessions += 1;
-      else users.set(user.id, { user, you: false, sessions: 1 });
-    }
-    replaceChildren(presence, [...users.values()].map(({ user, you, sessions }) =>
-      h('li', { class: 'presence-user', dataset: { userId: user.id },
-                title: `${user.name}${you ? ' (you)' : ''}${sessions > 1 ? ` · ${sessions} tabs` : ''}`,
-                style: { '--user-color': colorFor(user.id) } },
-        avatar(user), h('span', { class: 'presence-name' }, you ? `${user.name} (you)` : user.name))));
+    if (machine.user) me = machine.user;
+    for (const user of machine.peers.values()) if (user) knownNames.set(user.id, user.name);
+    const { shown, hidden } = presenceChips({ me, peers: machine.peers.values(),
+                                              connected: machine.connected,
+                                              maxChips: narrow.matches ? 3 : MAX_CHIPS });
+    const more = hidden.map((person) => chipLabel(person)).join(', ');
+    replaceChildren(presence, shown.map(chip),
+      hidden.length > 0 && h('li', { class: 'presence-more', id: 'presence-more', tabindex: 0,
+                                     'aria-label': `${hidden.length} more: ${more}`,
+                                     dataset: { tooltip: more } }, `+${hidden.length}`));
   }
 
   // --- the connection indicator -------------------------------------------------------
   let countdown = null;
+  const unsaved = new UnsavedChanges();
+  let lastConnected = null;
   function renderStatus() {
     const unsent = machine.unsent;
     const state = connection.state;
+    unsaved.settle(unsent);
+    const changes = unsaved.count(unsent);
     status.dataset.state = state;
     status.dataset.unsent = String(unsent);
-    const unsentText = plural(unsent, 'unsent edit');
-    let text;
-    if (state === 'connected') text = unsent ? 'Saving…' : 'Connected';
-    else if (state === 'connecting') text = 'Connecting…';
-    else if (state === 'reconnecting') text = `Reconnecting… — ${unsentText}`;
-    else if (state === 'offline') {
-      const waitS = connection.retryAt ? Math.max(0, Math.ceil((connection.retryAt - Date.now()) / 1000)) : 0;
-      text = `Offline — ${unsentText}${waitS ? ` · retrying in ${waitS} s` : ''}`;
-    } else text = unsent ? `Disconnected — ${unsentText}` : 'Disconnected';
-    status.textContent = text;
-    status.title = state === 'offline' ? 'Click to retry now' : 'Connection to the server';
+    status.dataset.unsavedChanges = String(changes);
+    const retryInS = state === 'offline' && connection.retryAt
+      ? Math.max(0, Math.ceil((connection.retryAt - Date.now()) / 1000)) : 0;
+    status.textContent = statusText({ state, unsavedChanges: changes, retryInS });
+    status.title = state === 'offline' ? 'Click to retry now'
+      : changes ? `${changes} unsaved ${changes === 1 ? 'change' : 'changes'}` : 'Connection to the server';
     if (state === 'offline' && countdown === null) {
       countdown = setInterval(renderStatus, 1000);
     } else if (state !== 'offline' && countdown !== null) {
       clearInterval(countdown);
       countdown = null;
+    }
+    if (machine.connected !== lastConnected) {
+      lastConnected = machine.connected;
+      renderPresence(); // offline, the others' chips are stale: only you stay
     }
   }
   status.addEventListener('click', () => connection.connectNow());
@@ -217,6 +234,7 @@ export function editorPage(root, { params, navigate }) {
     }
     try {
       machine.edit(delta);
+      unsaved.edited(Date.now());
     } catch (error) {
       breakEditing(`The editor lost track of the document (${error.message}). Reload the page.`);
       return;
@@ -252,6 +270,10 @@ export function editorPage(root, { params, navigate }) {
         signIn(navigate);
         return;
       }
+      if (failure.reason === 'not_found' && !machine.loaded) {
+        showNotFound();
+        return;
+      }
       breakEditing(FATAL_MESSAGES[failure.reason] ?? failure.message);
       cursorLayer.clear();
       renderStatus();
@@ -285,11 +307,18 @@ export function editorPage(root, { params, navigate }) {
   });
   titleInput.addEventListener('blur', saveTitle);
   shareButton.addEventListener('click', () => openShareDialog(doc, navigate));
-  historyButton.addEventListener('click', () => {
-    history.toggle();
-    historyButton.classList.toggle('active', history.isOpen);
-    if (history.isOpen) loadMemberNames();
+  historyButton.addEventListener('click', async () => {
+    if (history.isOpen) {
+      history.close();
+      return;
+    }
+    historyButton.classList.add('active');
+    // on a phone the panel covers the page below the top bar (whose height varies)
+    root.style.setProperty('--topbar-height', `${topbar.getBoundingClientRect().bottom}px`);
+    await loadMemberNames();
+    await history.open();
   });
+  history.element.addEventListener('history-closed', () => historyButton.classList.remove('active'));
 
   async function loadMemberNames() {
     try {
@@ -314,12 +343,16 @@ export function editorPage(root, { params, navigate }) {
     try {
       meta = await api.getDocument(docId);
     } catch (error) {
-      if (error?.status === 404) breakEditing(FATAL_MESSAGES.not_found);
+      if (error?.status === 404 && !machine.loaded) showNotFound();
+      else if (error?.status === 404) breakEditing(FATAL_MESSAGES.not_found);
       else if (error?.code !== 'network') handleError(error, navigate);
       return;
     }
     const first = doc.title === '';
     doc = { ...doc, id: meta.id, title: meta.title, owner_id: meta.owner_id };
+    historyButton.disabled = false;
+    shareButton.disabled = false;
+    if (!machine.connected) doc.role = meta.role;
     if (document.activeElement !== titleInput) titleInput.value = meta.title;
     document.title = `${meta.title} — Editor`;
     if (machine.connected && !first && meta.role !== doc.role) setRole(meta.role);
@@ -328,15 +361,18 @@ export function editorPage(root, { params, navigate }) {
   const metaTimer = setInterval(refreshMeta, 60000);
   window.addEventListener('focus', refreshMeta);
   refreshMeta();
-  currentUser().then((user) => knownNames.set(user.id, user.name)).catch(() => {});
+  currentUser().then((user) => {
+    knownNames.set(user.id, user.name);
+    if (me === null) {
+      me = { id: user.id, name: user.name };
+      renderPresence();
+    }
+  }).catch(() => {});
 
-  renderStatus();
-  connection.start();
-
-  // for tests and debugging: the live state of this editor
-  window.editorDebug = { quill, machine, connection };
-
-  return () => {
+  let stopped = false;
+  function stop() {
+    if (stopped) return;
+    stopped = true;
     connection.stop();
     if (countdown !== null) clearInterval(countdown);
     window.removeEventListener('beforeunload', warnUnsent);
@@ -344,5 +380,21 @@ export function editorPage(root, { params, navigate }) {
     clearInterval(metaTimer);
     history.close();
     delete window.editorDebug;
-  };
+  }
+
+  /** The document does not exist (or is not shared with us): a page saying so, no editor. */
+  function showNotFound() {
+    if (stopped) return;
+    stop();
+    root.replaceChildren(...notFoundView({ title: 'Document not found',
+                                           message: NOT_FOUND_MESSAGE }));
+  }
+
+  renderStatus();
+  connection.start();
+
+  // for tests and debugging: the live state of this editor
+  window.editorDebug = { quill, machine, connection };
+
+  return stop;
 }

@@ -1,99 +1,89 @@
-// The history panel: recent changes grouped by author, a preview of any past version
-// (rendered read-only) and "Restore this version", which commits one op that brings the
-// content back (POST /restore); every open editor receives it like any other edit.
+// The history panel, like Google Docs' version history: editing sessions grouped by pause
+// and author (history-groups.js) with their time, authors and size, newest first. Choosing
+// one previews the document as it was after that session, read-only, with the session's
+// changes highlighted; the preview stays in view above the list. "Restore this version"
+// (editors and owners) asks first, then posts /restore, which commits one new op that every
+// open editor receives like any other edit.
 
 import Quill from 'quill';
-import Delta from 'quill-delta';
 import { api } from '../api.js';
-import { h, replaceChildren, toast } from '../dom.js';
 import { colorFor } from '../cursors.js';
-import { handleError } from './common.js';
+import { h, replaceChildren, toast } from '../dom.js';
+import { groupChanges, highlightChanges, sizeLabel, timeLabel } from '../history-groups.js';
+import { confirmDialog, handleError } from './common.js';
 
-const PAGE_OPS = 200;
-
-function changeSize(delta) {
-  let added = 0;
-  let removed = 0;
-  let formatted = 0;
-  for (const op of delta) {
-    if (op.insert !== undefined) added += typeof op.insert === 'string' ? op.insert.length : 1;
-    else if (op.delete !== undefined) removed += op.delete;
-    else if (op.attributes) formatted += op.retain;
-  }
-  return { added, removed, formatted };
-}
-
-/** Consecutive ops of one author as one entry, newest first. */
-export function groupChanges(frames) {
-  const groups = [];
-  for (const frame of [...frames].sort((a, b) => a.version - b.version)) {
-    const last = groups[groups.length - 1];
-    const size = changeSize(frame.delta ?? []);
-    if (last && last.userId === frame.user_id && frame.version === last.to) {
-      last.to = frame.version + 1;
-      last.added += size.added;
-      last.removed += size.removed;
-      last.formatted += size.formatted;
-    } else {
-      groups.push({ userId: frame.user_id, from: frame.version, to: frame.version + 1, ...size });
-    }
-  }
-  return groups.reverse();
-}
+const PAGE_OPS = 1000; // the most GET /ops returns at once
 
 /** Renders contents to HTML without a live editor in the page (one `.ql-editor` only). */
 let renderer = null;
 function previewHtml(content) {
   if (renderer === null) renderer = new Quill(document.createElement('div'), { readOnly: true });
-  renderer.setContents(new Delta(content), 'silent');
-  return renderer.getSemanticHTML(0, renderer.getLength());
+  renderer.setContents(content, 'silent');
+  // Quill writes every space as &nbsp;, which would stop lines from wrapping between words;
+  // the preview keeps runs of spaces with `white-space: pre-wrap` instead.
+  return renderer.getSemanticHTML(0, renderer.getLength()).replaceAll('&nbsp;', ' ');
 }
 
 export function historyPanel({ docId, head, canRestore, names, navigate }) {
   const list = h('ol', { class: 'versions', id: 'history-list' });
-  const older = h('button', { class: 'link-button', hidden: true }, 'Older changes');
+  const older = h('button', { class: 'link-button', hidden: true }, 'Show older changes');
   const versionInput = h('input', { type: 'number', min: 0, id: 'history-version',
                                     'aria-label': 'Version number' });
-  const previewTitle = h('div', { class: 'preview-title' });
+  const previewTitle = h('div', { class: 'preview-title', id: 'history-preview-title' });
+  const previewLegend = h('div', { class: 'preview-legend', id: 'history-preview-legend' });
   const previewBody = h('div', { class: 'history-preview-body', id: 'history-preview' });
-  const restore = h('button', { class: 'primary', id: 'restore-version', hidden: true },
-                    'Restore this version');
-  const preview = h('section', { class: 'history-preview', hidden: true },
-                    previewTitle, previewBody, restore);
+  const restore = h('button', { class: 'primary', id: 'restore-version', hidden: true });
+  const preview = h('section', { class: 'history-preview', hidden: true,
+                                 'aria-label': 'Preview of the chosen version' },
+                    previewTitle, previewLegend, previewBody,
+                    h('div', { class: 'preview-actions' }, restore));
   const panel = h('aside', { class: 'history-panel', id: 'history-panel', hidden: true,
-                             'aria-label': 'History' },
-    h('div', { class: 'panel-head' }, h('h2', {}, 'History'),
+                             'aria-label': 'Version history' },
+    h('div', { class: 'panel-head' }, h('h2', {}, 'Version history'),
       h('button', { class: 'icon-button', title: 'Close history', 'aria-label': 'Close history',
                     onclick: () => close() }, '×')),
-    h('form', { class: 'version-jump', onsubmit: (event) => {
-      event.preventDefault();
-      const version = Number(versionInput.value);
-      if (Number.isInteger(version) && version >= 0) show(version, `Version ${version}`);
-    } }, h('label', { for: 'history-version' }, 'Version'), versionInput,
-      h('button', { type: 'submit' }, 'Preview')),
-    preview, list, older);
+    preview,
+    h('div', { class: 'history-scroll' },
+      list, older,
+      h('form', { class: 'version-jump', onsubmit: (event) => {
+        event.preventDefault();
+        const version = Number(versionInput.value);
+        if (Number.isInteger(version) && version >= 0) {
+          show({ to: version, from: Math.max(0, version - 1), title: `Version ${version}` });
+        }
+      } }, h('label', { for: 'history-version' }, 'Any version by number'), versionInput,
+        h('button', { type: 'submit' }, 'Preview'))));
 
-  let previewing = null;
+  let previewing = null; // { version, when }
   let oldestLoaded = null;
+  let newestShown = true;
 
   function nameOf(userId) {
     return names().get(userId) ?? 'Someone';
   }
 
+  function authorsOf(group) {
+    return group.authors.map((id) => nameOf(id)).join(', ');
+  }
+
   function entry(group) {
-    const parts = [];
-    if (group.added) parts.push(`+${group.added}`);
-    if (group.removed) parts.push(`−${group.removed}`);
-    if (group.formatted) parts.push('formatting');
-    const label = group.to - group.from > 1 ? `Versions ${group.from + 1}–${group.to}`
-      : `Version ${group.to}`;
+    const when = timeLabel(group.startMs, group.endMs);
+    const versions = group.to - group.from > 1 ? `versions ${group.from + 1}–${group.to}`
+      : `version ${group.to}`;
+    const current = newestShown && group.to === head();
+    newestShown = false;
+    const title = `${when || versions[0].toUpperCase() + versions.slice(1)} · ${authorsOf(group)}`;
     return h('li', {},
-      h('button', { class: 'version-entry', dataset: { version: String(group.to) },
-                    onclick: () => show(group.to, `${label} · ${nameOf(group.userId)}`) },
-        h('span', { class: 'dot', style: { background: colorFor(group.userId) } }),
-        h('span', { class: 'version-who' }, nameOf(group.userId)),
-        h('span', { class: 'version-label' }, label),
-        h('span', { class: 'version-size' }, parts.join(' '))));
+      h('button', { class: 'version-entry', type: 'button',
+                    dataset: { version: String(group.to), from: String(group.from) },
+                    onclick: () => show({ to: group.to, from: group.from, title, when }) },
+        h('span', { class: 'version-when' }, when || versions,
+          current && h('span', { class: 'current-tag' }, 'Current')),
+        h('span', { class: 'version-authors' }, group.authors.map((id) =>
+          h('span', { class: 'version-author' },
+            h('span', { class: 'dot', style: { background: colorFor(id) } }), nameOf(id)))),
+        h('span', { class: 'version-meta' }, when ? `${versions} · ` : '',
+          sizeLabel(group) || 'no visible change')));
   }
 
   async function loadPage(to) {
@@ -106,10 +96,11 @@ export function historyPanel({ docId, head, canRestore, names, navigate }) {
       oldestLoaded = from;
       older.hidden = from === 0;
       if (from === 0) {
-        list.append(h('li', {}, h('button', { class: 'version-entry', dataset: { version: '0' },
-                                              onclick: () => show(0, 'Version 0 · created') },
-          h('span', { class: 'version-who' }, 'Created'), h('span', { class: 'version-label' },
-                                                             'Version 0'))));
+        list.append(h('li', {}, h('button', {
+          class: 'version-entry', type: 'button', dataset: { version: '0', from: '0' },
+          onclick: () => show({ to: 0, from: 0, title: 'Version 0 · the document was created' }),
+        }, h('span', { class: 'version-when' }, 'Created'),
+        h('span', { class: 'version-meta' }, 'version 0'))));
       }
     } catch (error) {
       handleError(error, navigate, 'load the history');
@@ -117,28 +108,52 @@ export function historyPanel({ docId, head, canRestore, names, navigate }) {
   }
   older.addEventListener('click', () => loadPage(oldestLoaded));
 
-  async function show(version, label) {
+  async function show({ to, from, title, when = '' }) {
     try {
-      const past = await api.version(docId, version);
-      previewing = past.version ?? version;
-      previewTitle.textContent = label;
-      previewBody.innerHTML = previewHtml(past.content); // Quill's own escaped HTML
-      restore.hidden = !canRestore() || previewing === head();
+      const [past, base] = await Promise.all([
+        api.version(docId, to),
+        from < to ? api.version(docId, from) : null,
+      ]);
+      const version = past.version ?? to;
+      previewing = { version, when };
+      previewTitle.textContent = title;
+      if (base === null) {
+        previewBody.innerHTML = previewHtml(past.content); // Quill's own escaped HTML
+        replaceChildren(previewLegend);
+      } else {
+        const marked = highlightChanges(base.content, past.content);
+        previewBody.innerHTML = previewHtml(marked.content);
+        replaceChildren(previewLegend,
+          marked.inserted > 0 && h('span', { class: 'legend-added' }, 'added'),
+          marked.deleted > 0 && h('span', { class: 'legend-removed' }, 'removed'),
+          !marked.inserted && !marked.deleted && 'Only formatting changed, or nothing visible.');
+      }
+      restore.textContent = `Restore this version (${version})`;
+      restore.hidden = !canRestore() || version === head();
       preview.hidden = false;
       for (const button of list.querySelectorAll('.version-entry')) {
-        button.classList.toggle('selected', Number(button.dataset.version) === previewing);
+        button.classList.toggle('selected', Number(button.dataset.version) === version);
       }
+      previewBody.scrollTop = 0;
+      (previewBody.querySelector('[style*="background-color"]') ?? previewBody)
+        .scrollIntoView?.({ block: 'nearest' });
     } catch (error) {
-      handleError(error, navigate, `show version ${version}`);
+      handleError(error, navigate, `show version ${to}`);
     }
   }
 
   restore.addEventListener('click', async () => {
     if (previewing === null) return;
+    const { version, when } = previewing;
+    const ok = await confirmDialog(
+      `Restore version ${version}${when ? ` (${when})` : ''}? The document will read as it did `
+      + 'then, for everyone. Nothing is lost: the current text stays in the history.',
+      'Restore', 'primary');
+    if (!ok) return;
     restore.disabled = true;
     try {
-      await api.restore(docId, previewing);
-      toast(`Restored version ${previewing}`);
+      await api.restore(docId, version);
+      toast(`Restored version ${version}`);
       close();
     } catch (error) {
       handleError(error, navigate, 'restore');
@@ -151,15 +166,17 @@ export function historyPanel({ docId, head, canRestore, names, navigate }) {
     panel.hidden = false;
     preview.hidden = true;
     previewing = null;
+    newestShown = true;
     replaceChildren(list);
     versionInput.max = String(head());
     versionInput.value = String(head());
-    loadPage(head());
+    return loadPage(head());
   }
 
   function close() {
     panel.hidden = true;
     previewing = null;
+    panel.dispatchEvent(new Event('history-closed'));
   }
 
   return {
