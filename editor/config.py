@@ -26,6 +26,7 @@ class Config:
     ws_port: int = 8001
     data_dir: Path = Path("data")
     database_url: str = ""  # empty: sqlite:///{data_dir}/editor.db
+    redis_url: str = ""  # empty: the in-process bus, presence, rate limits and cache
     public_ws_url: str = ""  # empty: ws://{host}:{ws_port}
     public_url: str = ""  # empty: http://{host}:{http_port}; links in emails, OIDC redirects
     jwt_secret: str = ""  # empty: generated once and kept in {data_dir}/jwt.key
@@ -132,5 +133,8 @@ def _check(cfg: Config) -> None:
     url = cfg.effective_database_url
     if not url.startswith("sqlite:///"):
         raise ConfigError(
-            f"EDITOR_DATABASE_URL={url!r}: only sqlite:///PATH is supported by this build"
+            f"EDITOR_DATABASE_URL={url!r}: this build supports only sqlite:///PATH"
         )
+    if cfg.redis_url:
+        raise ConfigError(f"EDITOR_REDIS_URL={cfg.redis_url!r}: this build has only the"
+                          " in-process bus; unset it")

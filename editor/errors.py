@@ -1,4 +1,6 @@
-"""Error codes and close codes of the wire protocol (PROTOCOL.md §3), defined once.
+"""Error codes and close codes of the wire protocol (PROTOCOL.md §3), defined once: each
+error class names its machine code, its HTTP status and its WebSocket close code (``None``
+when the session stays open: the error is about one op).
 
     EditorError                 an error a user or client can see: a code and a message
     ├── BadRequest              bad_request  (WS close 4400, HTTP 400)
@@ -21,10 +23,8 @@ class CloseCode:
 
     NORMAL = 1000
     GOING_AWAY = 1001
-    ABNORMAL = 1006  # never sent: what a client sees when the connection just drops
     TOO_BIG = 1009
     INTERNAL = 1011
-    SERVICE_RESTART = 1012
     BAD_REQUEST = 4400
     UNAUTHORIZED = 4401
     REVOKED = 4403
@@ -39,6 +39,7 @@ class EditorError(Exception):
 
     code = "internal"
     status = 500
+    close_code: int | None = CloseCode.INTERNAL
 
     def __init__(self, message: str, *, code: str | None = None) -> None:
         super().__init__(message)
@@ -52,39 +53,39 @@ class EditorError(Exception):
 
 
 class BadRequest(EditorError):
-    code, status = "bad_request", 400
+    code, status, close_code = "bad_request", 400, CloseCode.BAD_REQUEST
 
 
 class Unauthorized(EditorError):
-    code, status = "unauthorized", 401
+    code, status, close_code = "unauthorized", 401, CloseCode.UNAUTHORIZED
 
 
 class Forbidden(EditorError):
-    code, status = "forbidden", 403
+    code, status, close_code = "forbidden", 403, None
 
 
 class NotFound(EditorError):
-    code, status = "not_found", 404
+    code, status, close_code = "not_found", 404, CloseCode.NOT_FOUND
 
 
 class Conflict(EditorError):
-    code, status = "conflict", 409
+    code, status, close_code = "conflict", 409, None
 
 
 class BadVersion(EditorError):
-    code, status = "bad_version", 409
+    code, status, close_code = "bad_version", 409, None  # hello: 4409
 
 
 class InvalidOpError(EditorError):
-    code, status = "invalid_op", 400
+    code, status, close_code = "invalid_op", 400, None
 
 
 class TooLargeError(EditorError):
-    code, status = "too_large", 413
+    code, status, close_code = "too_large", 413, None
 
 
 class RateLimited(EditorError):
-    code, status = "rate_limited", 429
+    code, status, close_code = "rate_limited", 429, CloseCode.RATE_LIMITED
 
     def __init__(self, message: str, *, retry_after_s: float = 1.0) -> None:
         super().__init__(message)
@@ -92,4 +93,20 @@ class RateLimited(EditorError):
 
 
 class Internal(EditorError):
-    code, status = "internal", 500
+    code, status, close_code = "internal", 500, CloseCode.INTERNAL
+
+
+_BY_CODE: dict[str, type[EditorError]] = {
+    cls.code: cls for cls in (BadRequest, Unauthorized, Forbidden, NotFound, BadVersion,
+                              InvalidOpError, TooLargeError, RateLimited, Internal)
+}
+
+
+def error_for_code(code: str, message: str) -> EditorError:
+    """The error of a PROTOCOL.md §3 code (an op's refusal, say), with its status."""
+    return _BY_CODE.get(code, Internal)(message, code=code)
+
+
+def close_code_for(code: str) -> int | None:
+    """The close code that follows an ``error`` frame of ``code``; ``None``: the session stays."""
+    return _BY_CODE.get(code, Internal).close_code

@@ -20,12 +20,12 @@ from editor.auth.keys import signing_secrets, token_issuer
 from editor.auth.mail import mailer_for
 from editor.auth.oidc import FlowCookie, OidcSignIn, parse_providers
 from editor.auth.service import AuthService
+from editor.backends import open_backends
 from editor.config import Config
 from editor.engine.engine import Engine
 from editor.guards.ratelimit import MemoryRateLimiter
 from editor.net.http import Services, create_app
 from editor.net.ws import CollabServer
-from editor.store import open_store
 
 log = logs.get(__name__)
 
@@ -45,11 +45,11 @@ async def serve(cfg: Config, *, stop: trio.Event | None = None,
     ring = signing_secrets(cfg)
     tokens = token_issuer(cfg, ring)
     mailer = mailer_for(cfg.smtp_url, cfg.mail_from, Path(cfg.data_dir))
-    store = await open_store(cfg.effective_database_url)
-    engine = Engine(cfg, store)
-    collab = CollabServer(cfg, engine, store, tokens)
-    http_stopped = trio.Event()
-    try:
+    async with open_backends(cfg) as backends:
+        store = backends.store
+        engine = Engine(cfg, store)
+        collab = CollabServer(cfg, engine, store, store, tokens)
+        http_stopped = trio.Event()
         async with trio.open_nursery() as nursery:
             await nursery.start(engine.run)
             ws_port = await nursery.start(collab.serve)
@@ -83,9 +83,6 @@ async def serve(cfg: Config, *, stop: trio.Event | None = None,
             await engine.stop()
             log.info("stopped")
             nursery.cancel_scope.cancel()
-    finally:
-        with trio.CancelScope(shield=True):
-            await store.close()
 
 
 async def _wait_for_stop(stop: trio.Event | None) -> None:

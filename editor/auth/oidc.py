@@ -31,7 +31,7 @@ from editor import logs, metrics
 from editor.auth.service import EMAIL, MAX_NAME_CHARS, AuthService, TokenPair
 from editor.config import ConfigError
 from editor.errors import BadRequest, NotFound
-from editor.store import DuplicateEmail, Store, User
+from editor.store import Accounts, DuplicateEmail, User
 
 log = logs.get(__name__)
 GOOGLE_ISSUER = "https://accounts.google.com"
@@ -192,7 +192,7 @@ class Identity:
 class OidcSignIn:
     """Starts and finishes sign-ins; discovery documents and JWKS are fetched once, lazily."""
 
-    def __init__(self, providers: Mapping[str, Provider], store: Store, auth: AuthService,
+    def __init__(self, providers: Mapping[str, Provider], store: Accounts, auth: AuthService,
                  cookie: FlowCookie, *, clock: Callable[[], float] = time.time) -> None:
         self.providers = dict(providers)
         self.store = store
@@ -383,7 +383,7 @@ def _find_key(keys: list[dict[str, Any]], kid: object) -> dict[str, Any] | None:
     return next((key for key in keys if key.get("kid") == kid), None)
 
 
-async def link_account(store: Store, identity: Identity) -> User:
+async def link_account(store: Accounts, identity: Identity) -> User:
     """The account of the identity: linked before, else by email, else new (PROTOCOL.md §4)."""
     user = await store.user_by_identity(identity.issuer, identity.subject)
     if user is not None:
@@ -400,7 +400,6 @@ async def link_account(store: Store, identity: Identity) -> User:
     if not user.email_verified:
         # Someone registered this address without proving they own it: their password
         # must not keep opening what is now the issuer-verified owner's account.
-        await store.clear_password(user.id)
-        await store.set_email_verified(user.id)
+        await store.verify_email(user.id, clear_password=True)
     await store.link_identity(identity.issuer, identity.subject, user.id)
     return user

@@ -20,7 +20,7 @@ from editor.auth.passwords import (
 )
 from editor.auth.tokens import TokenIssuer
 from editor.errors import BadRequest, Conflict, Forbidden, Unauthorized
-from editor.store import DuplicateEmail, InvalidRefresh, Store, User
+from editor.store import Accounts, DuplicateEmail, InvalidRefresh, User
 
 log = logs.get(__name__)
 EMAIL = re.compile(r"[^@\s\x00-\x1f]{1,64}@[^@\s\x00-\x1f]{1,255}\.[^@\s\x00-\x1f]{1,63}")
@@ -60,7 +60,7 @@ def verification_mail(user: User, link: str, ttl_s: int) -> Mail:
 class AuthService:
     """The account rules of PROTOCOL.md §4, on top of the store and the token issuer."""
 
-    def __init__(self, store: Store, tokens: TokenIssuer, mailer: Mailer, *,
+    def __init__(self, store: Accounts, tokens: TokenIssuer, mailer: Mailer, *,
                  refresh_ttl_s: int, email_token_ttl_s: int, require_verified_email: bool,
                  public_url: str, clock: Callable[[], float] = time.time) -> None:
         self.store = store
@@ -138,11 +138,11 @@ class AuthService:
             raise Unauthorized("wrong email or password", code="invalid_credentials")
         if self.require_verified_email and not user.email_verified:
             raise Forbidden("verify your email address first", code="email_not_verified")
-        return await self._issue(user.id, uuid.uuid4().hex)
+        return await self._issue(user.id, uuid.uuid4().hex, sign_in=True)
 
     async def sign_in(self, user_id: str) -> TokenPair:
         """Issue a pair in a new family for a user an OIDC issuer has authenticated."""
-        return await self._issue(user_id, uuid.uuid4().hex)
+        return await self._issue(user_id, uuid.uuid4().hex, sign_in=True)
 
     @metrics.counted("refresh")
     async def refresh(self, refresh_token: str) -> TokenPair:
@@ -158,8 +158,9 @@ class AuthService:
         """Revoke the refresh token's family."""
         await self.store.revoke_refresh_family(_hash_secret(refresh_token), self.clock())
 
-    async def _issue(self, user_id: str, family_id: str) -> TokenPair:
+    async def _issue(self, user_id: str, family_id: str, *, sign_in: bool = False
+                     ) -> TokenPair:
         refresh_token = secrets.token_urlsafe(32)
         await self.store.add_refresh_token(_hash_secret(refresh_token), family_id, user_id,
-                                           self.clock() + self.refresh_ttl_s)
+                                           self.clock() + self.refresh_ttl_s, sign_in=sign_in)
         return TokenPair(self.tokens.issue(user_id), refresh_token, self.tokens.ttl_s)

@@ -1,49 +1,66 @@
-"""The engine: loads documents on demand, runs their committers, notices other processes' commits.
+"""The engine: loads documents on demand, runs their committers, and is the facade that the
+WebSocket and REST layers call (submit, restore, content, presence, roles).
 
 Committers run in the engine's own nursery, started by ``run`` when a document is first
-opened, and stopped when the document has had no session for a while.
+opened, and stopped when the document has had no session for a while. Ops that other
+processes commit are noticed by polling the op log (the bus of last resort).
 """
 
 from __future__ import annotations
 
 import time
+import uuid
 from dataclasses import dataclass
+from typing import Any
 
 import trio
 
-from editor import logs, metrics
+from editor import logs, metrics, ot
 from editor.config import Config
-from editor.engine.document import DocumentRuntime
-from editor.errors import CloseCode
-from editor.store import Store
+from editor.engine.committer import CommitListener, Committer
+from editor.engine.document import DocumentRuntime, Submission, Waiter
+from editor.engine.replay import content_at
+from editor.engine.sequencer import AlreadyCommitted, Committed, Outcome, Proposal
+from editor.errors import CloseCode, NotFound, error_for_code
+from editor.store.protocols import OpLog
 
 log = logs.get(__name__)
 IDLE_UNLOAD_S = 60.0
+
+
+@dataclass(frozen=True)
+class OpenDocument:
+    """A loaded document: its state and sessions, and the committer that changes them."""
+
+    runtime: DocumentRuntime
+    committer: Committer
 
 
 @dataclass(eq=False)
 class _OpenRequest:
     doc_id: str
     done: trio.Event
-    runtime: DocumentRuntime | None = None
+    document: OpenDocument | None = None
     failure: BaseException | None = None
 
 
 class Engine:
     """Every document this process has loaded, by id."""
 
-    def __init__(self, cfg: Config, store: Store) -> None:
+    def __init__(self, cfg: Config, oplog: OpLog, on_commit: CommitListener | None = None
+                 ) -> None:
         self.cfg = cfg
-        self.store = store
-        self.documents: dict[str, DocumentRuntime] = {}
+        self.oplog = oplog
+        self.documents: dict[str, OpenDocument] = {}
+        self._on_commit = on_commit
         self._requests_in, self._requests = trio.open_memory_channel[_OpenRequest](64)
         self._loading: dict[str, _OpenRequest] = {}
 
-    async def open(self, doc_id: str) -> DocumentRuntime:
-        """The running runtime of a document, loading it if needed."""
-        runtime = self.documents.get(doc_id)
-        if runtime is not None:
-            return runtime
+    async def open(self, doc_id: str) -> OpenDocument:
+        """The loaded document, loading it if needed."""
+        document = self.documents.get(doc_id)
+        if document is not None:
+            return document
         request = self._loading.get(doc_id)
         if request is None:
             request = self._loading[doc_id] = _OpenRequest(doc_id, trio.Event())
@@ -51,8 +68,8 @@ class Engine:
         await request.done.wait()
         if request.failure is not None:
             raise request.failure
-        assert request.runtime is not None
-        return request.runtime
+        assert request.document is not None
+        return request.document
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Serve open requests, poll the op log for foreign commits, unload idle documents."""
@@ -65,15 +82,16 @@ class Engine:
 
     async def _load(self, nursery: trio.Nursery, request: _OpenRequest) -> None:
         try:
-            runtime = await DocumentRuntime.load(
-                request.doc_id, self.store,
-                history_ops=self.cfg.history_cache_ops,
-                batch_max_ops=self.cfg.commit_batch_max_ops,
-                snapshot_every_ops=self.cfg.snapshot_every_ops,
-                queue_ops=self.cfg.commit_batch_max_ops,
-            )
-            await nursery.start(self._run_document, runtime)
-            request.runtime = runtime
+            runtime = await DocumentRuntime.load(request.doc_id, self.oplog,
+                                                 history_ops=self.cfg.history_cache_ops)
+            committer = Committer(runtime, self.oplog,
+                                  batch_max_ops=self.cfg.commit_batch_max_ops,
+                                  snapshot_every_ops=self.cfg.snapshot_every_ops,
+                                  queue_ops=self.cfg.commit_batch_max_ops,
+                                  on_commit=self._on_commit)
+            document = OpenDocument(runtime, committer)
+            await nursery.start(self._run_document, document)
+            request.document = document
         except Exception as exc:  # reported to the waiting session, not fatal to the engine
             log.exception("could not load document", extra={"doc_id": request.doc_id})
             request.failure = exc
@@ -81,16 +99,16 @@ class Engine:
             del self._loading[request.doc_id]
             request.done.set()
 
-    async def _run_document(
-        self, runtime: DocumentRuntime, *, task_status: trio.TaskStatus[None]
-    ) -> None:
-        self.documents[runtime.doc_id] = runtime
+    async def _run_document(self, document: OpenDocument, *,
+                            task_status: trio.TaskStatus[None]) -> None:
+        doc_id = document.runtime.doc_id
+        self.documents[doc_id] = document
         metrics.DOCUMENTS_LOADED.inc()
         try:
-            await runtime.run(task_status=task_status)
+            await document.committer.run(task_status=task_status)
         finally:
-            if self.documents.get(runtime.doc_id) is runtime:
-                del self.documents[runtime.doc_id]
+            if self.documents.get(doc_id) is document:
+                del self.documents[doc_id]
             metrics.DOCUMENTS_LOADED.dec()
 
     async def _poll_op_log(self) -> None:
@@ -101,30 +119,93 @@ class Engine:
         while True:
             await trio.sleep(interval)
             now = time.monotonic()
-            for doc_id, runtime in list(self.documents.items()):
+            for doc_id, document in list(self.documents.items()):
+                runtime = document.runtime
                 if not runtime.sessions and now - runtime.idle_since > IDLE_UNLOAD_S:
                     del self.documents[doc_id]
-                    await runtime.stop()
-            watched = [doc_id for doc_id, rt in self.documents.items() if rt.sessions]
-            for doc_id, head in (await self.store.heads(watched)).items():
-                watched_runtime = self.documents.get(doc_id)
-                if watched_runtime is not None and head > watched_runtime.head:
-                    watched_runtime.request_sync()
+                    await document.committer.stop()
+            watched = [doc_id for doc_id, d in self.documents.items() if d.runtime.sessions]
+            for doc_id, head in (await self.oplog.heads(watched)).items():
+                watched_document = self.documents.get(doc_id)
+                if watched_document is not None and head > watched_document.runtime.head:
+                    watched_document.committer.request_sync()
+
+    # -- the facade for REST
+
+    async def propose(self, doc_id: str, user_id: str, version: int, delta: Any, *,
+                      restore_from: int | None = None) -> int:
+        """Commit one op as ``user_id`` (outside any session); the version it took.
+
+        Raises the ``EditorError`` of the refusal (``invalid_op``, ``too_large``, …).
+        """
+        document = await self.open(doc_id)
+        proposal = Proposal(user_id, f"rest-{uuid.uuid4().hex}", 1, version, delta)
+        waiter = Waiter()
+        await document.committer.submit(Submission(proposal, waiter, restore_from))
+        await waiter.done.wait()
+        return _version_of(waiter.outcome)
+
+    async def restore(self, doc_id: str, user_id: str, version: int) -> int:
+        """Commit one op that makes the content equal to ``version``'s; the op's version."""
+        document = await self.open(doc_id)
+        runtime = document.runtime
+        if version > runtime.head:
+            raise NotFound(f"version {version} does not exist yet")
+        _, old_content = await content_at(self.oplog, doc_id, version)
+        base = runtime.head
+        delta = ot.diff(runtime.content.to_delta(), old_content.to_delta())
+        return await self.propose(doc_id, user_id, base, delta, restore_from=version)
+
+    async def content(self, doc_id: str, version: int | None = None
+                      ) -> tuple[int, list[dict[str, Any]]]:
+        """The content at ``version`` (the head when ``None``) and that version."""
+        document = self.documents.get(doc_id)
+        if version is None and document is not None:
+            runtime = document.runtime
+            # Another process sharing the store may be ahead of this copy: the op log decides.
+            if runtime.head == await self.oplog.head(doc_id):
+                return runtime.head, runtime.content.to_delta()
+        at, content = await content_at(self.oplog, doc_id, version)
+        return at, content.to_delta()
+
+    def presence(self, doc_id: str) -> list[dict[str, Any]]:
+        """The open sessions of the document in this process, with their cursors."""
+        document = self.documents.get(doc_id)
+        if document is None:
+            return []
+        runtime = document.runtime
+        return [{"client_id": s.client_id, "user": s.user,
+                 "index": s.cursor.index if s.cursor else None,
+                 "length": s.cursor.length if s.cursor else 0,
+                 "version": s.cursor.version if s.cursor else runtime.head}
+                for s in runtime.sessions]
 
     def set_role(self, doc_id: str, user_id: str, role: str | None) -> None:
         """Apply a membership change to open sessions."""
-        runtime = self.documents.get(doc_id)
-        if runtime is not None:
-            runtime.set_role(user_id, role)
+        document = self.documents.get(doc_id)
+        if document is not None:
+            document.runtime.set_role(user_id, role)
 
     def document_deleted(self, doc_id: str) -> None:
         """Close every session on a deleted document with 4404."""
-        runtime = self.documents.get(doc_id)
-        if runtime is not None:
-            runtime.close_sessions(CloseCode.NOT_FOUND, "the document was deleted")
+        document = self.documents.get(doc_id)
+        if document is not None:
+            document.runtime.close_sessions(CloseCode.NOT_FOUND, "the document was deleted")
 
     async def stop(self) -> None:
         """Stop accepting loads and let every committer drain its queue."""
         await self._requests_in.aclose()
-        for runtime in list(self.documents.values()):
-            await runtime.stop()
+        for document in list(self.documents.values()):
+            await document.committer.stop()
+
+
+def _version_of(outcome: Outcome | None) -> int:
+    if isinstance(outcome, Committed):
+        return outcome.op.version
+    if isinstance(outcome, AlreadyCommitted):
+        return outcome.version
+    assert outcome is not None
+    raise error_for_code(outcome.code, outcome.message)
+
+
+

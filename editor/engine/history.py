@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterator
 
-from editor.store import CommittedOp
+from editor.store.records import CommittedOp
 
 
 class OpHistory:
@@ -39,3 +40,7 @@ class OpHistory:
         """The ops from ``from_version`` to the head; ``covers`` must hold."""
         start = from_version - self.first_version
         return [self._ops[i] for i in range(start, len(self._ops))]
+
+    def newest_first(self) -> Iterator[CommittedOp]:
+        """The ops in memory from the newest to the oldest."""
+        return reversed(self._ops)

@@ -1,6 +1,6 @@
-"""A server-side session's state: who it is, its cursor, and the bounded queue of its frames.
+"""A server-side session's state: who it is, its cursor, and the bounded queue of what to send.
 
-The engine pushes encoded messages with ``deliver``; a session whose queue is full is too
+The engine pushes ``Outgoing`` values with ``deliver``; a session whose queue is full is too
 slow and is told to close instead of being buffered without bound.
 """
 
@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 import trio
 
+from editor.engine.outgoing import Outgoing
 from editor.errors import CloseCode
 
 
@@ -35,24 +36,29 @@ class Session:
     cursor: Cursor | None = None
     close_code: int | None = None
     close_reason: str = ""
-    _send: trio.MemorySendChannel[str] = field(init=False, repr=False)
-    outbox: trio.MemoryReceiveChannel[str] = field(init=False, repr=False)
+    _send: trio.MemorySendChannel[Outgoing] = field(init=False, repr=False)
+    outbox: trio.MemoryReceiveChannel[Outgoing] = field(init=False, repr=False)
     closed: trio.Event = field(default_factory=trio.Event, repr=False)
 
     def __post_init__(self) -> None:
-        self._send, self.outbox = trio.open_memory_channel[str](self.queue_messages)
+        self._send, self.outbox = trio.open_memory_channel[Outgoing](self.queue_messages)
 
     @property
     def user(self) -> dict[str, str]:
         """The ``{id, name}`` shown to other sessions."""
         return {"id": self.user_id, "name": self.user_name}
 
-    def deliver(self, message: str) -> None:
-        """Queue an encoded message; close the session if it cannot keep up."""
+    @property
+    def can_edit(self) -> bool:
+        """Whether the session's role lets it commit ops."""
+        return self.role != "viewer"
+
+    def deliver(self, item: Outgoing) -> None:
+        """Queue something to send; close the session if it cannot keep up."""
         if self.close_code is not None:
             return
         try:
-            self._send.send_nowait(message)
+            self._send.send_nowait(item)
         except trio.WouldBlock:
             self.close(CloseCode.GOING_AWAY, "too slow: the send queue is full")
         except trio.ClosedResourceError:

@@ -17,7 +17,7 @@ from editor.net.http import AUTH_MAX_BODY_BYTES, MAX_BODY_BYTES
 from editor.net.routes_auth import MAX_EMAIL_CHARS, MAX_TOKEN_CHARS
 from editor.net.routes_docs import MAX_OPS_PAGE, MAX_PAGE, MAX_TITLE_CHARS
 from editor.ot import MAX_CONTENT_BYTES
-from editor.store.base import ROLES
+from editor.store import ROLES
 
 JSON = "application/json"
 Schema = dict[str, Any]

@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import json
 import math
-import time
-import uuid
 from typing import Any
 
 from quart import Blueprint, request
 
 from editor import ot
-from editor.engine.document import Submission
-from editor.engine.session import Session
 from editor.errors import BadRequest, Forbidden, InvalidOpError, NotFound, TooLargeError
+from editor.events.shapes import rfc3339
 from editor.net.http import current_user, is_unicode, json_body, services, string_field
-from editor.store import DocumentMeta, User
-from editor.store.base import ROLES
-from editor.store.sqlite import decode_cursor, encode_cursor
+from editor.net.wire import op_frame
+from editor.store import ROLES, DocumentMeta, User
+from editor.store.paging import decode_cursor, encode_cursor
 
 document_routes = Blueprint("documents", __name__, url_prefix="/v1/documents")
 MAX_TITLE_CHARS = 500
@@ -25,15 +21,10 @@ MAX_PAGE = 100
 EMPTY_DOCUMENT = [{"insert": "\n"}]
 
 
-def _iso(epoch_s: float) -> str:
-    millis = int(epoch_s % 1 * 1000)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(epoch_s)) + f".{millis:03d}Z"
-
-
 def _meta_json(meta: DocumentMeta, role: str) -> dict[str, Any]:
     return {"id": meta.id, "title": meta.title, "owner_id": meta.owner_id, "role": role,
-            "version": meta.head, "created_at": _iso(meta.created_at),
-            "updated_at": _iso(meta.updated_at)}
+            "version": meta.head, "created_at": rfc3339(meta.created_at),
+            "updated_at": rfc3339(meta.updated_at)}
 
 
 def _title(body: dict[str, Any]) -> str:
@@ -132,25 +123,8 @@ async def get(doc_id: str) -> dict[str, Any]:
     """The metadata, content and version of a document."""
     user = await current_user()
     meta, role = await document_with_role(doc_id, user)
-    runtime = services().engine.documents.get(doc_id)
-    # Another process sharing the store may be ahead of this one's copy: the op log decides.
-    if runtime is not None and runtime.head == await services().store.head(doc_id):
-        version, content = runtime.head, runtime.content.to_delta()
-    else:
-        version, content = await content_at(doc_id, None)
+    version, content = await services().engine.content(doc_id)
     return {**_meta_json(meta, role), "version": version, "content": content}
-
-
-async def content_at(doc_id: str, version: int | None) -> tuple[int, list[dict[str, Any]]]:
-    """The content at ``version`` (the head when ``None``): nearest snapshot plus ops."""
-    store = services().store
-    head = await store.head(doc_id)
-    target = head if version is None else version
-    snapshot = await store.latest_snapshot(doc_id, at_most=target)
-    doc = ot.Document.from_delta(snapshot.content)
-    for op in await store.read_ops(doc_id, snapshot.version, target):
-        doc = doc.apply(op.delta)
-    return target, doc.to_delta()
 
 
 @document_routes.patch("/<doc_id>")
@@ -249,9 +223,7 @@ async def ops(doc_id: str) -> dict[str, Any]:
     start = _int_arg("from", 0) or 0
     end = min(_int_arg("to", head) or 0, head, start + MAX_OPS_PAGE)
     rows = await services().store.read_ops(doc_id, start, end) if end > start else []
-    return {"ops": [{"type": "op", "version": op.version, "delta": op.delta,
-                     "client_id": op.client_id, "user_id": op.user_id, "seq": op.seq}
-                    for op in rows]}
+    return {"ops": [op_frame(op) for op in rows]}
 
 
 @document_routes.get("/<doc_id>/versions/<int:version>")
@@ -261,7 +233,7 @@ async def version_content(doc_id: str, version: int) -> dict[str, Any]:
     await document_with_role(doc_id, user)
     if version > await services().store.head(doc_id):
         raise NotFound(f"version {version} does not exist yet")
-    version, content = await content_at(doc_id, version)
+    version, content = await services().engine.content(doc_id, version)
     return {"version": version, "content": content}
 
 
@@ -275,19 +247,8 @@ async def restore(doc_id: str) -> dict[str, Any]:
     target = body["version"]
     if type(target) is not int or target < 0:
         raise BadRequest("'version' must be a non-negative integer", code="validation")
-    runtime = await services().engine.open(doc_id)
-    if target > runtime.head:
-        raise NotFound(f"version {target} does not exist yet")
-    _, old_content = await content_at(doc_id, target)
-    base = runtime.head
-    delta = ot.diff(runtime.content.to_delta(), old_content)
-    session = Session(doc_id, user.id, user.name, f"restore-{uuid.uuid4().hex}", role, 4)
-    await runtime.submit(Submission(session, 1, base, delta))
-    reply = json.loads(await session.outbox.receive())
-    if reply["type"] != "ack":
-        raise BadRequest(reply.get("message", "the restore could not be committed"),
-                         code=reply.get("code", "conflict"))
-    return {"version": reply["version"] + 1, "restored_from": target}
+    version = await services().engine.restore(doc_id, user.id, target)
+    return {"version": version + 1, "restored_from": target}
 
 
 @document_routes.get("/<doc_id>/presence")
@@ -295,11 +256,4 @@ async def presence(doc_id: str) -> list[dict[str, Any]]:
     """The open sessions of the document with their cursors."""
     user = await current_user()
     await document_with_role(doc_id, user)
-    runtime = services().engine.documents.get(doc_id)
-    if runtime is None:
-        return []
-    return [{"client_id": s.client_id, "user": s.user,
-             "index": s.cursor.index if s.cursor else None,
-             "length": s.cursor.length if s.cursor else 0,
-             "version": s.cursor.version if s.cursor else runtime.head}
-            for s in runtime.sessions]
+    return services().engine.presence(doc_id)

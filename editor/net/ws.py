@@ -1,7 +1,7 @@
 """The collaboration listener: one trio-websocket session per connection (PROTOCOL.md §2–§3).
 
 Each session is a small nursery: a reader, a writer fed by the session's bounded queue,
-and a heartbeat. Protocol decisions live in the engine and ``frames``; this is the shell.
+and a heartbeat. Decisions live in the engine, frames in ``wire``; this is the shell.
 """
 
 from __future__ import annotations
@@ -16,13 +16,27 @@ from trio_websocket import ConnectionClosed, WebSocketConnection, WebSocketReque
 from editor import logs, metrics
 from editor.auth.tokens import InvalidToken, TokenIssuer
 from editor.config import Config
-from editor.engine.document import DocumentRuntime, Submission
-from editor.engine.engine import Engine
-from editor.engine.frames import CursorFrame, Hello, OpFrame, Ping, encode, error, pack, parse
+from editor.engine.document import Submission
+from editor.engine.engine import Engine, OpenDocument
+from editor.engine.outgoing import CursorOut, ErrorOut, PongOut
+from editor.engine.sequencer import Proposal
 from editor.engine.session import Session
-from editor.errors import BadRequest, CloseCode
+from editor.errors import BadRequest, CloseCode, close_code_for
 from editor.guards.origins import session_origin_allowed
-from editor.store import Store
+from editor.net.wire import (
+    CursorFrame,
+    Hello,
+    OpFrame,
+    Ping,
+    encode,
+    encode_outgoing,
+    error,
+    op_frame,
+    pack,
+    parse,
+    welcome,
+)
+from editor.store.protocols import Accounts, Documents
 
 log = logs.get(__name__)
 DOC_PATH = re.compile(r"/v1/docs/([A-Za-z0-9_-]{1,64})/ws")
@@ -46,10 +60,12 @@ def _host_header(request: WebSocketRequest) -> str:
 class CollabServer:
     """Accepts WebSocket sessions and ties them to the engine's documents."""
 
-    def __init__(self, cfg: Config, engine: Engine, store: Store, tokens: TokenIssuer) -> None:
+    def __init__(self, cfg: Config, engine: Engine, accounts: Accounts, documents: Documents,
+                 tokens: TokenIssuer) -> None:
         self.cfg = cfg
         self.engine = engine
-        self.store = store
+        self.accounts = accounts
+        self.documents = documents
         self.tokens = tokens
         self.sessions: set[Session] = set()
         self.accepting = True
@@ -143,13 +159,14 @@ class CollabServer:
             claims = self.tokens.verify(hello.token)
         except InvalidToken as exc:
             raise _Fatal(CloseCode.UNAUTHORIZED, "unauthorized", f"bad token: {exc}") from None
-        user = await self.store.user_by_id(claims.user_id)
+        user = await self.accounts.user_by_id(claims.user_id)
         if user is None:
             raise _Fatal(CloseCode.UNAUTHORIZED, "unauthorized", "the user no longer exists")
-        role = await self.store.role_of(doc_id, user.id)
+        role = await self.documents.role_of(doc_id, user.id)
         if role is None:
             raise _Fatal(CloseCode.NOT_FOUND, "not_found", "no such document")
-        runtime = await self.engine.open(doc_id)
+        document = await self.engine.open(doc_id)
+        runtime = document.runtime
         if hello.version is not None and hello.version > runtime.head:
             raise _Fatal(CloseCode.BAD_VERSION, "bad_version",
                          f"version {hello.version} is above the head {runtime.head}")
@@ -165,33 +182,30 @@ class CollabServer:
         peers = runtime.peers(exclude=session)
         self.sessions.add(session)
         try:
-            await self._run_session(ws, runtime, session, hello, head, snapshot, peers)
+            await self._run_session(ws, document, session, hello, head, snapshot, peers)
         finally:
             self.sessions.discard(session)
             runtime.leave(session)
 
-    async def _run_session(self, ws: WebSocketConnection, runtime: DocumentRuntime,
+    async def _run_session(self, ws: WebSocketConnection, document: OpenDocument,
                            session: Session, hello: Hello, head: int,
                            snapshot: list[dict[str, Any]] | None,
-                           peers: list[dict[str, Any]]) -> None:
+                           peers: list[CursorOut]) -> None:
+        runtime = document.runtime
         version = head if hello.version is None else hello.version
-        await ws.send_message(encode({
-            "type": "welcome", "doc_id": runtime.doc_id, "version": version, "head": head,
-            "snapshot": snapshot, "role": session.role, "user": session.user,
-            "client_id": session.client_id, "peers": peers if version == head else [],
-        }))
+        await ws.send_message(welcome(
+            runtime.doc_id, version, head, snapshot, session.role, session.user,
+            session.client_id, peers if version == head else []))
         if version < head:
-            ops = await runtime.ops_since(version)
-            frames = [encode({"type": "op", "version": op.version, "delta": op.delta,
-                              "client_id": op.client_id, "user_id": op.user_id, "seq": op.seq})
-                      for op in ops if op.version < head]
-            frames += [encode(peer) for peer in peers]
+            ops = await runtime.ops_since(self.engine.oplog, version)
+            frames = [encode(op_frame(op)) for op in ops if op.version < head]
+            frames += [encode_outgoing(peer) for peer in peers]
             for start in range(0, len(frames), CATCH_UP_FRAMES_PER_MESSAGE):
                 await ws.send_message(pack(frames[start:start + CATCH_UP_FRAMES_PER_MESSAGE]))
         async with trio.open_nursery() as nursery:
             nursery.start_soon(self._write, ws, session)
             async with trio.open_nursery() as inner:
-                inner.start_soon(self._read, ws, runtime, session)
+                inner.start_soon(self._read, ws, document, session)
                 inner.start_soon(self._heartbeat, ws, session)
                 await session.closed.wait()
                 inner.cancel_scope.cancel()
@@ -207,8 +221,12 @@ class CollabServer:
 
     async def _write(self, ws: WebSocketConnection, session: Session) -> None:
         try:
-            async for message in session.outbox:
-                await ws.send_message(message)
+            async for item in session.outbox:
+                await ws.send_message(encode_outgoing(item))
+                if isinstance(item, ErrorOut) and item.seq is not None:
+                    close_code = close_code_for(item.code)
+                    if close_code is not None:  # the commit failed: reconnect and resend
+                        session.close(close_code, item.message)
         except ConnectionClosed:
             session.close(CloseCode.GOING_AWAY, "the connection was lost")
 
@@ -224,8 +242,9 @@ class CollabServer:
                 session.close(CloseCode.GOING_AWAY, "no pong from the client")
                 return
 
-    async def _read(self, ws: WebSocketConnection, runtime: DocumentRuntime,
+    async def _read(self, ws: WebSocketConnection, document: OpenDocument,
                     session: Session) -> None:
+        runtime, committer = document.runtime, document.committer
         bucket = _TokenBucket(self.cfg.ops_per_second_limit, self.cfg.ops_burst)
         try:
             while True:
@@ -233,29 +252,28 @@ class CollabServer:
                 try:
                     frame = parse(message)
                 except BadRequest as exc:
-                    session.deliver(error("bad_request", exc.message))
+                    session.deliver(ErrorOut("bad_request", exc.message))
                     session.close(CloseCode.BAD_REQUEST, exc.message)
                     return
                 if isinstance(frame, OpFrame):
                     if not await bucket.take():
-                        session.deliver(error("rate_limited", "too many ops; slow down"))
+                        session.deliver(ErrorOut("rate_limited", "too many ops; slow down"))
                         session.close(CloseCode.RATE_LIMITED, "rate limited")
                         return
-                    if session.role == "viewer":
-                        session.deliver(error("forbidden", "viewers cannot edit", frame.seq))
-                        continue
-                    await runtime.submit(Submission(session, frame.seq, frame.version,
-                                                    frame.delta))
+                    proposal = Proposal(session.user_id, session.client_id, frame.seq,
+                                        frame.version, frame.delta, session.can_edit)
+                    await committer.submit(Submission(proposal, session))
                 elif isinstance(frame, CursorFrame):
                     if frame.version > runtime.head:
-                        session.deliver(error("bad_version", f"cursor version {frame.version}"
-                                              f" is above the head {runtime.head}"))
+                        session.deliver(ErrorOut("bad_version", f"cursor version {frame.version}"
+                                                 f" is above the head {runtime.head}"))
                         continue
-                    await runtime.set_cursor(session, frame.version, frame.index, frame.length)
+                    await runtime.set_cursor(self.engine.oplog, session, frame.version,
+                                             frame.index, frame.length)
                 elif isinstance(frame, Ping):
-                    session.deliver(encode({"type": "pong", "t": frame.t}))
+                    session.deliver(PongOut(frame.t))
                 else:
-                    session.deliver(error("bad_request", "'hello' was already sent"))
+                    session.deliver(ErrorOut("bad_request", "'hello' was already sent"))
                     session.close(CloseCode.BAD_REQUEST, "duplicate hello")
                     return
         except ConnectionClosed as exc:

@@ -1,31 +1,31 @@
-"""Persistent storage behind one small interface, chosen by the database URL."""
+"""Persistent storage behind small interfaces (``protocols``), chosen by the database URL."""
 
-from editor.store.base import (
+from editor.store.protocols import Accounts, Documents, OpLog, Outbox, Store
+from editor.store.records import (
+    ROLES,
+    ClientKey,
+    ClientMark,
+    CommitRead,
     CommittedOp,
+    CommitUnknown,
     Delta,
     DocumentMeta,
     DuplicateEmail,
     InvalidRefresh,
     Member,
+    OutboxEntry,
     RefreshReuse,
+    SeqKey,
     Snapshot,
-    Store,
     StoreError,
     Unavailable,
     User,
     VersionConflict,
 )
 
-
-async def open_store(url: str) -> Store:
-    """Open the store for ``url`` (``sqlite:///PATH``)."""
-    from editor.store.sqlite import SqliteStore
-
-    return await SqliteStore.open(url)
-
-
 __all__ = [
-    "CommittedOp", "Delta", "DocumentMeta", "DuplicateEmail", "InvalidRefresh", "Member",
-    "RefreshReuse", "Snapshot", "Store", "StoreError", "Unavailable", "User", "VersionConflict",
-    "open_store",
+    "ROLES", "Accounts", "ClientKey", "ClientMark", "CommitRead", "CommitUnknown",
+    "CommittedOp", "Delta", "DocumentMeta", "Documents", "DuplicateEmail", "InvalidRefresh",
+    "Member", "OpLog", "Outbox", "OutboxEntry", "RefreshReuse", "SeqKey", "Snapshot", "Store",
+    "StoreError", "Unavailable", "User", "VersionConflict",
 ]

@@ -24,9 +24,9 @@ async def test_password_less_verified_accounts(store: Store) -> None:
     found = await store.user_by_id(user.id)
     assert found is not None and found.email_verified and found.password_hash == ""
     other = await store.create_user("pw@example.test", "P", "hash")
-    await store.clear_password(other.id)
+    await store.verify_email(other.id, clear_password=True)
     cleared = await store.user_by_id(other.id)
-    assert cleared is not None and cleared.password_hash == ""
+    assert cleared is not None and cleared.password_hash == "" and cleared.email_verified
 
 
 async def test_refresh_tokens_rotate_and_reuse_revokes_the_family(store: Store) -> None:

@@ -1,6 +1,9 @@
-"""Client frames parsed into typed values, and server frames encoded once (PROTOCOL.md §2).
+"""The wire protocol of PROTOCOL.md §2, in one place: client frames parsed into typed values,
+the engine's ``Outgoing`` values encoded into server frames. Pure: no I/O.
 
-Pure: no I/O. Parsing raises ``BadRequest`` with a message that names the field.
+Parsing raises ``BadRequest`` with a message that names the field. Values shared by many
+sessions are encoded once (their ``encoded`` cache); a sender's own batch reuses the shared
+encodings of the others' ops and puts ``ack`` frames in place of its own.
 """
 
 from __future__ import annotations
@@ -10,7 +13,18 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from editor.engine.outgoing import (
+    AckOut,
+    CursorOut,
+    ErrorOut,
+    LeaveOut,
+    OpsOut,
+    Outgoing,
+    OwnOpsOut,
+    PongOut,
+)
 from editor.errors import BadRequest
+from editor.store.records import CommittedOp
 
 CLIENT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 MAX_SEQ = 2**53 - 1
@@ -107,9 +121,65 @@ def pack(encoded_frames: list[str]) -> str:
     return "[" + ",".join(encoded_frames) + "]"
 
 
+def op_frame(op: CommittedOp) -> dict[str, Any]:
+    """The ``op`` frame of a committed op."""
+    return {"type": "op", "version": op.version, "delta": op.delta, "client_id": op.client_id,
+            "user_id": op.user_id, "seq": op.seq}
+
+
+def cursor_frame(cursor: CursorOut) -> dict[str, Any]:
+    """The ``cursor`` frame of a session's selection."""
+    return {"type": "cursor", "client_id": cursor.client_id, "user": cursor.user,
+            "version": cursor.version, "index": cursor.index, "length": cursor.length}
+
+
 def error(code: str, message: str, seq: int | None = None) -> str:
     """An encoded ``error`` frame."""
     frame: dict[str, Any] = {"type": "error", "code": code, "message": message}
     if seq is not None:
         frame["seq"] = seq
     return encode(frame)
+
+
+def welcome(doc_id: str, version: int, head: int, snapshot: list[dict[str, Any]] | None,
+            role: str, user: dict[str, str], client_id: str, peers: list[CursorOut]) -> str:
+    """The encoded ``welcome`` frame."""
+    return encode({"type": "welcome", "doc_id": doc_id, "version": version, "head": head,
+                   "snapshot": snapshot, "role": role, "user": user, "client_id": client_id,
+                   "peers": [cursor_frame(peer) for peer in peers]})
+
+
+def _op_frames(batch: OpsOut) -> list[str]:
+    if not batch.frames:
+        batch.frames.extend(encode(op_frame(op)) for op in batch.ops)
+    return batch.frames
+
+
+def _once(item: CursorOut | LeaveOut, frame: dict[str, Any]) -> str:
+    if not item.encoded:
+        item.encoded.append(encode(frame))
+    return item.encoded[0]
+
+
+def encode_outgoing(item: Outgoing) -> str:
+    """One WebSocket message for something the engine hands a session."""
+    if isinstance(item, OpsOut):
+        if not item.message:
+            item.message.append(pack(_op_frames(item)))
+        return item.message[0]
+    if isinstance(item, OwnOpsOut):
+        shared = _op_frames(item.batch)
+        own = [encode({"type": "ack", "seq": op.seq, "version": op.version})
+               if position in item.ack_positions else shared[position]
+               for position, op in enumerate(item.batch.ops)]
+        return pack(own)
+    if isinstance(item, CursorOut):
+        return _once(item, cursor_frame(item))
+    if isinstance(item, LeaveOut):
+        return _once(item, {"type": "leave", "client_id": item.client_id})
+    if isinstance(item, AckOut):
+        return encode({"type": "ack", "seq": item.seq, "version": item.version})
+    if isinstance(item, ErrorOut):
+        return error(item.code, item.message, item.seq)
+    assert isinstance(item, PongOut)
+    return encode({"type": "pong", "t": item.t})
