@@ -139,7 +139,7 @@ def sequence(state: DocState, proposals: Sequence[Proposal], ops_since: Sequence
         seen = [seq for seq in (answered.get(p.client), state.answered.get(p.client),
                                 mark.seq if mark else None) if seq is not None]
         last = max(seen) if seen else None
-        decided = _decide(p, mark, last, head, first_since, seq_version, committed)
+        decided = _decide(p, mark, last, state.head, first_since, seq_version, committed)
         outcome: Outcome
         if isinstance(decided, list):
             delta = decided
@@ -181,7 +181,7 @@ def _decide(p: Proposal, mark: ClientMark | None, last: int | None, head: int, f
                        f"seq {p.seq} is out of order: the next seq of this client is {last + 1}")
     if not p.can_edit:
         return Refused(p.seq, "forbidden", "viewers cannot edit")
-    if p.version > head:
+    if p.version > head:  # the published head: nobody has seen this batch's ops yet
         return Refused(p.seq, "bad_version", f"version {p.version} is above the head {head}")
     if mark is not None and p.version <= mark.version:
         return Refused(p.seq, "bad_version", f"version {p.version} does not include this"
