@@ -23,7 +23,6 @@ from editor.auth.service import AuthService
 from editor.backends import open_backends
 from editor.config import Config
 from editor.engine.engine import Engine
-from editor.guards.ratelimit import MemoryRateLimiter
 from editor.net.http import Services, create_app
 from editor.net.ws import CollabServer
 
@@ -48,7 +47,7 @@ async def serve(cfg: Config, *, stop: trio.Event | None = None,
     async with open_backends(cfg) as backends:
         store = backends.store
         engine = Engine(cfg, store)
-        collab = CollabServer(cfg, engine, store, store, tokens)
+        collab = CollabServer(cfg, engine, store, store, tokens, backends.limiter)
         http_stopped = trio.Event()
         async with trio.open_nursery() as nursery:
             await nursery.start(engine.run)
@@ -61,7 +60,7 @@ async def serve(cfg: Config, *, stop: trio.Event | None = None,
             oidc = OidcSignIn(parse_providers(cfg.oidc_providers), store, auth,
                               FlowCookie(ring))
             app = create_app(Services(cfg, store, engine, tokens, auth, ws_url,
-                                      MemoryRateLimiter(), oidc))
+                                      backends.limiter, oidc))
             hconfig = HypercornConfig()
             hconfig.bind = [f"{cfg.host}:{cfg.http_port}"]
             hconfig.backlog = 1024

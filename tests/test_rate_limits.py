@@ -4,23 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from editor.guards.ratelimit import MemoryRateLimiter
 from tests.conftest import InProcessServer
 from tests.support.api import sign_up
-
-
-def test_bucket_refills_with_time_and_forgets_old_keys() -> None:
-    now = [0.0]
-    limiter = MemoryRateLimiter(max_keys=2, clock=lambda: now[0])
-    assert [limiter.take("a", 60) for _ in range(60)] == [0.0] * 60
-    assert limiter.take("a", 60) == 1.0  # one token per second at 60/min
-    now[0] = 0.5
-    assert limiter.take("a", 60) == 0.5
-    now[0] = 1.0
-    assert limiter.take("a", 60) == 0.0
-    limiter.take("b", 60)
-    limiter.take("c", 60)  # evicts "a", the least recently seen
-    assert limiter.take("a", 1) == 0.0
 
 
 async def test_documents_limit_per_user_answers_429_with_retry_after(

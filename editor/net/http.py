@@ -21,11 +21,11 @@ from editor import __version__, logs, metrics
 from editor.auth.oidc import OidcSignIn
 from editor.auth.service import AuthService
 from editor.auth.tokens import InvalidToken, TokenIssuer
+from editor.bus import RateLimiter
 from editor.config import Config
 from editor.engine.engine import Engine
 from editor.errors import BadRequest, EditorError, RateLimited, TooLargeError, Unauthorized
 from editor.guards.origins import explicitly_allowed
-from editor.guards.ratelimit import RateLimiter
 from editor.net import pages, webassets
 from editor.store import Store, User
 
@@ -122,15 +122,16 @@ async def current_user() -> User:
     if user is None:
         raise Unauthorized("the user no longer exists")
     if request.path.startswith("/v1/auth/"):
-        limit(f"auth-user:{user.id}", svc.cfg.auth_per_user_per_min)
+        await limit(f"auth-user:{user.id}", svc.cfg.auth_per_user_per_min)
     else:
-        limit(f"docs-user:{user.id}", svc.cfg.documents_per_user_per_min)
+        await limit(f"docs-user:{user.id}", svc.cfg.documents_per_user_per_min)
     return user
 
 
-def limit(key: str, per_minute: int) -> None:
-    """429 with ``Retry-After`` when ``key`` has used up its budget."""
-    wait_s = services().limiter.take(key, per_minute)
+async def limit(key: str, per_minute: int) -> None:
+    """429 with ``Retry-After`` when ``key`` has used up its budget (a bucket of
+    ``per_minute`` tokens, refilled continuously)."""
+    wait_s = await services().limiter.take(key, per_minute / 60.0, per_minute)
     if wait_s > 0:
         raise RateLimited("too many requests; slow down", retry_after_s=wait_s)
 
@@ -191,8 +192,8 @@ def create_app(svc: Services) -> QuartTrio:
         if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
             return cors_preflight(services().cfg.allowed_origins)
         if request.path.startswith("/v1/auth/"):
-            limit(f"auth-address:{request.remote_addr}",
-                  services().cfg.auth_per_address_per_min)
+            await limit(f"auth-address:{request.remote_addr}",
+                        services().cfg.auth_per_address_per_min)
             if len(body) > AUTH_MAX_BODY_BYTES:
                 raise TooLargeError(f"request bodies of /v1/auth are limited to"
                                     f" {AUTH_MAX_BODY_BYTES} bytes")

@@ -7,7 +7,6 @@ and a heartbeat. Decisions live in the engine, frames in ``wire``; this is the s
 from __future__ import annotations
 
 import re
-import time
 from typing import Any, NoReturn
 
 import trio
@@ -15,6 +14,7 @@ from trio_websocket import ConnectionClosed, WebSocketConnection, WebSocketReque
 
 from editor import logs, metrics
 from editor.auth.tokens import InvalidToken, TokenIssuer
+from editor.bus import RateLimiter
 from editor.config import Config
 from editor.engine.document import Submission
 from editor.engine.engine import Engine, OpenDocument
@@ -61,8 +61,9 @@ class CollabServer:
     """Accepts WebSocket sessions and ties them to the engine's documents."""
 
     def __init__(self, cfg: Config, engine: Engine, accounts: Accounts, documents: Documents,
-                 tokens: TokenIssuer) -> None:
+                 tokens: TokenIssuer, limiter: RateLimiter) -> None:
         self.cfg = cfg
+        self.limiter = limiter
         self.engine = engine
         self.accounts = accounts
         self.documents = documents
@@ -245,7 +246,7 @@ class CollabServer:
     async def _read(self, ws: WebSocketConnection, document: OpenDocument,
                     session: Session) -> None:
         runtime, committer = document.runtime, document.committer
-        bucket = _TokenBucket(self.cfg.ops_per_second_limit, self.cfg.ops_burst)
+        throttled_in_a_row = 0
         try:
             while True:
                 message = await ws.get_message()
@@ -256,7 +257,8 @@ class CollabServer:
                     session.close(CloseCode.BAD_REQUEST, exc.message)
                     return
                 if isinstance(frame, OpFrame):
-                    if not await bucket.take():
+                    throttled_in_a_row = await self._throttle(session, throttled_in_a_row)
+                    if throttled_in_a_row > 2 * self.cfg.ops_burst:
                         session.deliver(ErrorOut("rate_limited", "too many ops; slow down"))
                         session.close(CloseCode.RATE_LIMITED, "rate limited")
                         return
@@ -280,30 +282,14 @@ class CollabServer:
             reason = exc.reason
             session.close(reason.code if reason else CloseCode.GOING_AWAY, "closed by the client")
 
-
-class _TokenBucket:
-    """Allows ``rate_per_s`` ops on average with bursts; slows the reader down before refusing."""
-
-    def __init__(self, rate_per_s: float, burst: int) -> None:
-        self.rate_per_s = rate_per_s
-        self.burst = burst
-        self.tokens = float(burst)
-        self.stamp = time.monotonic()
-        self.throttled_in_a_row = 0
-
-    async def take(self) -> bool:
-        """Wait for a token; ``False`` once the client has flooded past twice its burst."""
-        now = time.monotonic()
-        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate_per_s)
-        self.stamp = now
-        if self.tokens >= 1:
-            self.tokens -= 1
-            self.throttled_in_a_row = 0
-            return True
-        self.throttled_in_a_row += 1
-        if self.throttled_in_a_row > 2 * self.burst:
-            return False
-        await trio.sleep((1 - self.tokens) / self.rate_per_s)
-        self.tokens = 0.0
-        self.stamp = time.monotonic()
-        return True
+    async def _throttle(self, session: Session, throttled_in_a_row: int) -> int:
+        """Back-pressure: read slower while the client's bucket is empty. How many ops in a
+        row had to wait; the caller refuses a client that keeps flooding past that."""
+        key = f"ops:{session.user_id}:{session.client_id}"
+        rate, burst = self.cfg.ops_per_second_limit, self.cfg.ops_burst
+        wait_s = await self.limiter.take(key, rate, burst)
+        if wait_s == 0:
+            return 0
+        await trio.sleep(wait_s)
+        await self.limiter.take(key, rate, burst)  # the token that refilled meanwhile
+        return throttled_in_a_row + 1
