@@ -1,8 +1,8 @@
 """Opens every backend a process needs from ``Config``, by URL scheme (PROTOCOL.md §6).
 
 Unset means embedded: SQLite in the data directory, the in-process bus, presence, cache and
-rate limits. A distributed backend this build does not have fails at start-up with a
-message that names its variable.
+rate limits, the in-process event stream, and ``DATA_DIR/archive/``. A distributed backend
+this build does not have fails at start-up with a message that names its variable.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import trio
 
+from editor.archive import Archive, LocalArchive
 from editor.bus import (
     Bus,
     MemoryBus,
@@ -23,7 +24,8 @@ from editor.bus import (
     RateLimiter,
     SnapshotCache,
 )
-from editor.config import Config, ConfigError
+from editor.config import POSTGRES_SCHEMES, Config, ConfigError, redact_url
+from editor.events import EventSink, EventSource, MemoryEventStream
 from editor.store.protocols import Store
 
 BUS_QUEUE_MESSAGES = 1024
@@ -38,15 +40,32 @@ class Backends:
     presence: Presence
     cache: SnapshotCache
     limiter: RateLimiter
+    events: EventSink
+    event_source: EventSource
+    archive: Archive
 
 
-async def open_store(url: str) -> Store:
-    """The store for a database URL: ``sqlite:///PATH``."""
-    if url.startswith("sqlite:///"):
-        from editor.store.sqlite import SqliteStore
+@asynccontextmanager
+async def opened_store(url: str) -> AsyncIterator[Store]:
+    """The store for a database URL, closed on exit: ``sqlite:///PATH``, or
+    ``postgresql://…`` (its schema migrated first, under a lock)."""
+    if url.startswith(POSTGRES_SCHEMES):
+        from editor.store.postgres import opened_postgres_store
 
-        return await SqliteStore.open(url)
-    raise ConfigError(f"EDITOR_DATABASE_URL={url!r}: this build supports only sqlite:///PATH")
+        async with opened_postgres_store(url) as postgres_store:
+            yield postgres_store
+        return
+    if not url.startswith("sqlite:///"):
+        raise ConfigError(f"EDITOR_DATABASE_URL={redact_url(url)!r}: use sqlite:///PATH or"
+                          " postgresql://USER@HOST:PORT/DB")
+    from editor.store.sqlite import SqliteStore
+
+    store = await SqliteStore.open(url)
+    try:
+        yield store
+    finally:
+        with trio.CancelScope(shield=True):
+            await store.close()
 
 
 @asynccontextmanager
@@ -56,10 +75,8 @@ async def open_backends(cfg: Config) -> AsyncIterator[Backends]:
         raise ConfigError(f"EDITOR_REDIS_URL={cfg.redis_url!r}: this build has only the"
                           " in-process bus; unset it")
     await trio.Path(cfg.data_dir).mkdir(parents=True, exist_ok=True)
-    store = await open_store(cfg.effective_database_url)
-    try:
+    async with opened_store(cfg.effective_database_url) as store:
+        stream = MemoryEventStream()
         yield Backends(store, MemoryBus(queue_size=BUS_QUEUE_MESSAGES), MemoryPresence(),
-                       MemorySnapshotCache(), MemoryRateLimiter())
-    finally:
-        with trio.CancelScope(shield=True):
-            await store.close()
+                       MemorySnapshotCache(), MemoryRateLimiter(), stream, stream,
+                       LocalArchive(cfg.data_dir / "archive"))

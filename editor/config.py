@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 
 
 class ConfigError(ValueError):
@@ -111,6 +113,51 @@ def load(environ: Mapping[str, str] | None = None, **overrides: Any) -> Config:
     return cfg
 
 
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+_PG_HOST = re.compile(r"^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._%-]+)(?::(\d{1,5}))?$")
+_PG_SESSION_ATTRS = ("any", "read-write", "read-only", "primary", "standby", "prefer-standby")
+
+
+def redact_url(url: str) -> str:
+    """The URL with its password (if any) replaced by ``***``, fit for messages and logs."""
+    scheme, sep, rest = url.partition("://")
+    netloc, slash, tail = rest.partition("/")
+    userinfo, at, hosts = netloc.rpartition("@")
+    if at and ":" in userinfo:
+        userinfo = userinfo.split(":", 1)[0] + ":***"
+    return f"{scheme}{sep}{userinfo}{at}{hosts}{slash}{tail}"
+
+
+def check_postgres_url(url: str) -> None:
+    """Refuse a PostgreSQL URL that is not the libpq form PROTOCOL.md §6 names."""
+    def bad(why: str) -> ConfigError:
+        return ConfigError(f"EDITOR_DATABASE_URL={redact_url(url)!r}: {why}; expected"
+                           " postgresql://USER[:PASSWORD]@HOST:PORT[,HOST:PORT…]/DB"
+                           "[?target_session_attrs=read-write]")
+
+    rest = url.split("://", 1)[1]
+    rest, _, query = rest.partition("?")
+    netloc, _, database = rest.partition("/")
+    _, _, hosts = netloc.rpartition("@")
+    if not hosts:
+        raise bad("no host")
+    for host in hosts.split(","):
+        match = _PG_HOST.match(host)
+        if match is None:
+            raise bad(f"{host!r} is not HOST[:PORT]")
+        if match[1] is not None and not 0 < int(match[1]) <= 65535:
+            raise bad(f"{match[1]} is not a TCP port")
+    if not database or "/" in database:
+        raise bad("no database name")
+    try:
+        params = parse_qsl(query, keep_blank_values=True, strict_parsing=bool(query))
+    except ValueError:
+        raise bad(f"the query {query!r} is not NAME=VALUE&…") from None
+    for name, value in params:
+        if name == "target_session_attrs" and value not in _PG_SESSION_ATTRS:
+            raise bad(f"target_session_attrs must be one of {', '.join(_PG_SESSION_ATTRS)}")
+
+
 def _check(cfg: Config) -> None:
     for name in ("http_port", "ws_port"):
         port = getattr(cfg, name)
@@ -131,10 +178,11 @@ def _check(cfg: Config) -> None:
 
         parse_providers(cfg.oidc_providers)
     url = cfg.effective_database_url
-    if not url.startswith("sqlite:///"):
-        raise ConfigError(
-            f"EDITOR_DATABASE_URL={url!r}: this build supports only sqlite:///PATH"
-        )
+    if url.startswith(POSTGRES_SCHEMES):
+        check_postgres_url(url)
+    elif not url.startswith("sqlite:///"):
+        raise ConfigError(f"EDITOR_DATABASE_URL={redact_url(url)!r}: use sqlite:///PATH or"
+                          " postgresql://USER[:PASSWORD]@HOST:PORT[,HOST:PORT…]/DB")
     if cfg.redis_url:
         raise ConfigError(f"EDITOR_REDIS_URL={cfg.redis_url!r}: this build has only the"
                           " in-process bus; unset it")

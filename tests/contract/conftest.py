@@ -1,35 +1,47 @@
-"""The store contract runs against every backend of ``open_store``."""
+"""The store contract runs against every backend of ``opened_store``."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
-from editor.backends import open_store
+from editor.backends import opened_store
 from editor.store import Store
+from tests.support.postgres import PostgresServer, start_session_server
 
-STORE_BACKENDS = ["sqlite"]  # each new backend joins here and must pass the same tests
+STORE_BACKENDS = ["sqlite", "postgresql"]  # each new backend joins here and passes the same tests
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One private PostgreSQL server for the session, with a migrated template database."""
+    server = start_session_server()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture(params=STORE_BACKENDS)
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
-    """A fresh, empty store of each backend."""
-    assert request.param == "sqlite"
-    opened = await open_store(f"sqlite:///{tmp_path / 'contract.db'}")
-    try:
-        yield opened
-    finally:
-        await opened.close()
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The URL of a fresh, empty database of each backend (set up outside Trio)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'contract.db'}"
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    return server.new_database()
 
 
 @pytest.fixture
-async def other_store(request: pytest.FixtureRequest, store: Store, tmp_path: Path
-                      ) -> AsyncIterator[Store]:
-    """A second connection to the same database as ``store``, as another process has."""
-    opened = await open_store(f"sqlite:///{tmp_path / 'contract.db'}")
-    try:
+async def store(store_url: str) -> AsyncIterator[Store]:
+    """A fresh, empty store of each backend."""
+    async with opened_store(store_url) as opened:
         yield opened
-    finally:
-        await opened.close()
+
+
+@pytest.fixture
+async def other_store(store_url: str, store: Store) -> AsyncIterator[Store]:
+    """A second connection to the same database as ``store``, as another process has."""
+    async with opened_store(store_url) as opened:
+        yield opened
