@@ -223,7 +223,7 @@ async def ops(doc_id: str) -> dict[str, Any]:
     start = _int_arg("from", 0) or 0
     end = min(_int_arg("to", head) or 0, head, start + MAX_OPS_PAGE)
     rows = await services().store.read_ops(doc_id, start, end) if end > start else []
-    return {"ops": [op_frame(op) for op in rows]}
+    return {"ops": [{**op_frame(op), "at": rfc3339(op.created_at)} for op in rows]}
 
 
 @document_routes.get("/<doc_id>/versions/<int:version>")
