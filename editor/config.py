@@ -14,9 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
-
-class ConfigError(ValueError):
-    """A configuration key is unknown or its value is invalid."""
+from editor.config_values import ConfigError, parse_providers, parse_smtp_url
 
 
 @dataclass(frozen=True)
@@ -170,12 +168,8 @@ def _check(cfg: Config) -> None:
         if getattr(cfg, name) <= 0:
             raise ConfigError(f"{name} must be positive")
     if cfg.smtp_url:
-        from editor.auth.mail import parse_smtp_url  # mail imports this module
-
         parse_smtp_url(cfg.smtp_url)
     if cfg.oidc_providers:
-        from editor.auth.oidc import parse_providers  # oidc imports this module
-
         parse_providers(cfg.oidc_providers)
     url = cfg.effective_database_url
     if url.startswith(POSTGRES_SCHEMES):

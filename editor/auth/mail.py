@@ -19,12 +19,11 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
 from typing import Protocol
-from urllib.parse import unquote, urlsplit
 
 import trio
 
 from editor import logs
-from editor.config import ConfigError
+from editor.config_values import SmtpTarget, parse_smtp_url
 
 log = logs.get(__name__)
 SMTP_TIMEOUT_S = 15.0
@@ -90,30 +89,6 @@ class OutboxMailer:
         log.info("email written to the outbox (no SMTP server configured)",
                  extra={"to": mail.to, "subject": mail.subject, "path": str(path),
                         "text": mail.text})
-
-
-@dataclass(frozen=True)
-class SmtpTarget:
-    """Where and how to reach the SMTP server, parsed from ``EDITOR_SMTP_URL``."""
-
-    host: str
-    port: int
-    implicit_tls: bool
-    username: str
-    password: str
-
-
-def parse_smtp_url(url: str) -> SmtpTarget:
-    """``smtp://[user:password@]host[:port]`` (STARTTLS when offered) or ``smtps://`` (TLS)."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
-        raise ConfigError(f"EDITOR_SMTP_URL={url!r}: expected smtp://host:port or smtps://host")
-    try:
-        port = parts.port or (465 if parts.scheme == "smtps" else 25)
-    except ValueError:
-        raise ConfigError(f"EDITOR_SMTP_URL={url!r}: the port is not a number") from None
-    return SmtpTarget(parts.hostname, port, parts.scheme == "smtps",
-                      unquote(parts.username or ""), unquote(parts.password or ""))
 
 
 class SmtpMailer:

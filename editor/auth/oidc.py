@@ -15,13 +15,12 @@ import binascii
 import hashlib
 import hmac
 import json
-import re
 import secrets
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
-from urllib.parse import quote_plus, urlencode, urlsplit
+from urllib.parse import quote_plus, urlencode
 
 import httpx
 import jwt
@@ -29,16 +28,12 @@ import trio
 
 from editor import logs, metrics
 from editor.auth.service import EMAIL, MAX_NAME_CHARS, AuthService, TokenPair
-from editor.config import ConfigError
+from editor.config_values import GOOGLE_ISSUER, Provider
+from editor.config_values import parse_providers as parse_providers  # serve.py uses it here
 from editor.errors import BadRequest, NotFound
 from editor.store import Accounts, DuplicateEmail, User
 
 log = logs.get(__name__)
-GOOGLE_ISSUER = "https://accounts.google.com"
-DEFAULT_SCOPES = "openid email profile"
-PROVIDER_KEYS = frozenset({"issuer", "client_id", "client_secret", "scopes"})
-PROVIDER_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
-LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
 FLOW_TTL_S = 600
 PROVIDER_TIMEOUT_S = 10.0
 CLOCK_SKEW_S = 60
@@ -52,58 +47,6 @@ class SignInFailed(BadRequest):
     """The flow cannot finish: 400 ``oauth_failed`` with a message for the person."""
 
     code = "oauth_failed"
-
-
-@dataclass(frozen=True)
-class Provider:
-    """One configured issuer and this editor's client registration there."""
-
-    name: str
-    issuer: str
-    client_id: str
-    client_secret: str
-    scopes: str = DEFAULT_SCOPES
-
-
-def parse_providers(raw: str) -> dict[str, Provider]:
-    """The providers of ``EDITOR_OIDC_PROVIDERS``; ``ConfigError`` naming what is wrong."""
-    if not raw.strip():
-        return {}
-    try:
-        entries = json.loads(raw)
-    except ValueError as exc:
-        raise ConfigError(f"EDITOR_OIDC_PROVIDERS is not valid JSON: {exc}") from None
-    if not isinstance(entries, dict):
-        raise ConfigError("EDITOR_OIDC_PROVIDERS must be a JSON object of providers by name")
-    return {name: _provider(name, entry) for name, entry in entries.items()}
-
-
-def _provider(name: str, entry: object) -> Provider:
-    where = f"EDITOR_OIDC_PROVIDERS[{name!r}]"
-    if not PROVIDER_NAME.fullmatch(name):
-        raise ConfigError(f"{where}: a name has 1 to 32 of a-z, 0-9, '-', '_'")
-    if not isinstance(entry, dict):
-        raise ConfigError(f"{where} must be an object with client_id, client_secret, ...")
-    unknown = entry.keys() - PROVIDER_KEYS
-    if unknown:
-        raise ConfigError(f"{where}: unknown keys {', '.join(sorted(unknown))};"
-                          f" known: {', '.join(sorted(PROVIDER_KEYS))}")
-    values = {"issuer": GOOGLE_ISSUER if name == "google" else "", "scopes": DEFAULT_SCOPES,
-              **entry}
-    for key in sorted(PROVIDER_KEYS):
-        if not isinstance(values.get(key), str) or not values[key].strip():
-            hint = " (only 'google' has a default)" if key == "issuer" else ""
-            raise ConfigError(f"{where}: '{key}' must be a non-empty string{hint}")
-    issuer = values["issuer"]
-    parts = urlsplit(issuer)
-    secure = parts.scheme == "https" or (parts.scheme == "http"
-                                         and parts.hostname in LOOPBACK_HOSTS)
-    if not secure or not parts.hostname or parts.query or parts.fragment:
-        raise ConfigError(f"{where}: 'issuer' must be an https URL (http only on loopback),"
-                          f" not {issuer!r}")
-    if not {"openid", "email"} <= set(values["scopes"].split()):
-        raise ConfigError(f"{where}: 'scopes' must include openid and email")
-    return Provider(name, issuer, values["client_id"], values["client_secret"], values["scopes"])
 
 
 def code_challenge(code_verifier: str) -> str:
