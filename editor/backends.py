@@ -29,6 +29,8 @@ from editor.events import EventSink, EventSource, MemoryEventStream
 from editor.store.protocols import Store
 
 BUS_QUEUE_MESSAGES = 1024
+# In one process the stream only feeds in-process workers: keep its memory small.
+EMBEDDED_EVENTS_PER_PARTITION = 2_000
 
 
 @dataclass(frozen=True)
@@ -76,7 +78,7 @@ async def open_backends(cfg: Config) -> AsyncIterator[Backends]:
                           " in-process bus; unset it")
     await trio.Path(cfg.data_dir).mkdir(parents=True, exist_ok=True)
     async with opened_store(cfg.effective_database_url) as store:
-        stream = MemoryEventStream()
+        stream = MemoryEventStream(max_events_per_partition=EMBEDDED_EVENTS_PER_PARTITION)
         yield Backends(store, MemoryBus(queue_size=BUS_QUEUE_MESSAGES), MemoryPresence(),
                        MemorySnapshotCache(), MemoryRateLimiter(), stream, stream,
                        LocalArchive(cfg.data_dir / "archive"))

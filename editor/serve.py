@@ -6,6 +6,7 @@ SIGINT/SIGTERM drain: stop accepting, close sessions with 1001, let committers f
 
 from __future__ import annotations
 
+import logging
 import signal
 from dataclasses import dataclass
 from functools import partial
@@ -23,6 +24,7 @@ from editor.auth.service import AuthService
 from editor.backends import open_backends
 from editor.config import Config
 from editor.engine.engine import Engine
+from editor.events.relay import OutboxRelay
 from editor.net.http import Services, create_app
 from editor.net.ws import CollabServer
 
@@ -51,6 +53,7 @@ async def serve(cfg: Config, *, stop: trio.Event | None = None,
         http_stopped = trio.Event()
         async with trio.open_nursery() as nursery:
             await nursery.start(engine.run)
+            await nursery.start(OutboxRelay(store, backends.events).run)
             ws_port = await nursery.start(collab.serve)
             ws_url = cfg.public_ws_url or f"ws://{cfg.host}:{ws_port}"
             auth = AuthService(store, tokens, mailer, refresh_ttl_s=cfg.refresh_token_ttl_s,
@@ -65,13 +68,16 @@ async def serve(cfg: Config, *, stop: trio.Event | None = None,
             hconfig.bind = [f"{cfg.host}:{cfg.http_port}"]
             hconfig.backlog = 1024
             hconfig.accesslog = None
+            # Hypercorn's warnings go through our logs; its "Running on …" would repeat the banner.
+            hconfig.errorlog = logs.get("editor.hypercorn")
+            hconfig.errorlog.setLevel(logging.WARNING)
             hconfig.graceful_timeout = cfg.drain_timeout_s
             binds = await nursery.start(partial(
                 hypercorn_serve, app, hconfig, shutdown_trigger=http_stopped.wait))
             endpoints = Endpoints(binds[0], ws_url)
             if not cfg.public_url:
                 auth.public_url = endpoints.http_url
-            log.info("serving", extra={"http_url": endpoints.http_url, "ws_url": ws_url,
+            log.debug("serving", extra={"http_url": endpoints.http_url, "ws_url": ws_url,
                                        "data_dir": str(cfg.data_dir)})
             task_status.started(endpoints)
             await _wait_for_stop(stop)
