@@ -10,7 +10,7 @@ import trio
 
 from editor import __version__, logs
 from editor.auth.mail import parse_smtp_url
-from editor.config import ConfigError, load
+from editor.config import POSTGRES_SCHEMES, ConfigError, load, redact_url
 
 
 def startup_banner(http_url: str, ws_url: str, data_dir: Path, smtp_url: str) -> str:
@@ -69,6 +69,45 @@ def _rotate_key(args: argparse.Namespace) -> int:
     return 0
 
 
+def _migrate(args: argparse.Namespace) -> int:
+    cfg = load(data_dir=args.data_dir)
+    url = cfg.effective_database_url
+    if not url.startswith(POSTGRES_SCHEMES):
+        from editor.store.sqlite import SqliteStore
+
+        async def open_sqlite() -> None:
+            store = await SqliteStore.open(url)
+            await store.close()
+
+        trio.run(open_sqlite)
+        print(f"{url}: the SQLite schema is applied when the database opens; it is up to date")
+        return 0
+    from editor.store.postgres import opened_postgres_store
+    from editor.store.records import Unavailable
+
+    def progress(label: str, elapsed_ms: float) -> None:
+        print(f"applied {label} ({elapsed_ms:.0f} ms)", flush=True)
+
+    async def run() -> int:
+        async with opened_postgres_store(url, apply_migrations=False) as store:
+            print(f"migrating {redact_url(url)}", flush=True)
+            report = await store.migrate(progress)
+        applied = len(report.applied)
+        print(f"schema at version {report.version}"
+              f" ({applied} migration{'' if applied == 1 else 's'} applied"
+              f"{', already up to date' if not applied else ''})")
+        if report.version > report.newest_known:
+            print(f"note: the database is newer than this build (which knows up to version"
+                  f" {report.newest_known})")
+        return 0
+
+    try:
+        return trio.run(run)
+    except Unavailable as exc:
+        print(f"editor: migration failed: {exc}", file=sys.stderr)
+        return 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``editor``."""
     parser = argparse.ArgumentParser(
@@ -85,6 +124,13 @@ def build_parser() -> argparse.ArgumentParser:
                        help="WebSocket port (default 8001; 0 picks a free one)")
     serve.add_argument("--data-dir", type=Path, help="where the database lives (default ./data)")
     serve.set_defaults(run=_serve)
+    migrate = commands.add_parser(
+        "migrate", help="apply the database schema (services also do it at start)",
+        description="Apply the schema migrations EDITOR_DATABASE_URL lacks, under a lock so"
+        " that several replicas may run it together.")
+    migrate.add_argument("--data-dir", type=Path, help="where the SQLite database lives"
+                         " when EDITOR_DATABASE_URL is unset (default ./data)")
+    migrate.set_defaults(run=_migrate)
     rotate = commands.add_parser(
         "rotate-key", help="start a new access-token signing key in the data directory",
         description="Prepend a new secret to DATA_DIR/jwt.key. Restart the server afterwards;"

@@ -13,6 +13,7 @@ import trio
 
 from editor.config import Config, load
 from editor.serve import Endpoints, serve
+from tests.support.postgres import postgres_server, postgres_url  # noqa: F401 (fixtures)
 from tests.support.servers import LiveServer
 
 os.environ.setdefault("EDITOR_LOG_LEVEL", "warning")

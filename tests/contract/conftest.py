@@ -2,26 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from editor.backends import opened_store
 from editor.store import Store
-from tests.support.postgres import PostgresServer, start_session_server
 
 STORE_BACKENDS = ["sqlite", "postgresql"]  # each new backend joins here and passes the same tests
-
-
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[PostgresServer]:
-    """One private PostgreSQL server for the session, with a migrated template database."""
-    server = start_session_server()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(params=STORE_BACKENDS)
@@ -29,8 +18,7 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """The URL of a fresh, empty database of each backend (set up outside Trio)."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'contract.db'}"
-    server: PostgresServer = request.getfixturevalue("postgres_server")
-    return server.new_database()
+    return str(request.getfixturevalue("postgres_url"))
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ import signal
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -148,12 +149,14 @@ class PostgresServer:
 
         trio.run(migrate)
 
-    def new_database(self) -> str:
-        """A fresh database cloned from the migrated template; its URL (call outside Trio)."""
+    def new_database(self, *, migrated: bool = True) -> str:
+        """A fresh database cloned from the migrated template (or an empty one without the
+        schema); its URL. Blocking: call it outside Trio or from a thread."""
         name = f"test_{next(self._names)}"
+        template = TEMPLATE_DB if migrated else "template0"
         for attempt in itertools.count():
             try:
-                self.psql(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE_DB}")
+                self.psql(f"CREATE DATABASE {name} TEMPLATE {template}")
                 return self.url(name)
             except RuntimeError as exc:
                 # The template's last session may still be ending right after migration.
@@ -182,3 +185,19 @@ def start_session_server() -> PostgresServer:
         server.stop()
         raise
     return server
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One private PostgreSQL server for the session, with a migrated template database."""
+    server = start_session_server()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_server: PostgresServer) -> str:
+    """The URL of a fresh database with the schema, on the session's server."""
+    return postgres_server.new_database()

@@ -39,17 +39,37 @@ class PostgresStore(PostgresOpLog, PostgresDocuments, PostgresAccounts, Postgres
 async def opened_postgres_store(url: str, *, apply_migrations: bool = True
                                 ) -> AsyncIterator[PostgresStore]:
     """The store on ``url``, its schema migrated unless told not to; closed on exit."""
-    async with trio_asyncio.open_loop() as loop:
-        store = PostgresStore(loop, await PostgresDatabase.create_pool(loop, url))
-        try:
-            if apply_migrations:
-                report = await store.migrate()
-                log.info("database schema", extra={
-                    "version": report.version,
-                    "applied": ",".join(label for label, _ in report.applied) or "none"})
-            yield store
-        finally:
-            await store.close()
+    try:
+        async with trio_asyncio.open_loop() as loop:
+            store = PostgresStore(loop, await PostgresDatabase.create_pool(loop, url))
+            try:
+                if apply_migrations:
+                    report = await store.migrate()
+                    log.info("database schema", extra={
+                        "version": report.version,
+                        "applied": ",".join(label for label, _ in report.applied) or "none"})
+                yield store
+            finally:
+                await store.close()
+    except BaseExceptionGroup as group:
+        # The loop's own nurseries wrap whatever crosses them; callers get the error itself.
+        sole = _sole(group)
+        if sole is None:
+            raise
+        raise sole from sole.__cause__
+
+
+def _sole(group: BaseExceptionGroup[BaseException]) -> BaseException | None:
+    """The only exception inside (possibly nested) groups, if there is exactly one."""
+    leaves: list[BaseException] = []
+    pending: list[BaseException] = [group]
+    while pending:
+        exc = pending.pop()
+        if isinstance(exc, BaseExceptionGroup):
+            pending.extend(exc.exceptions)
+        else:
+            leaves.append(exc)
+    return leaves[0] if len(leaves) == 1 else None
 
 
 __all__ = ["MigrationReport", "PostgresStore", "opened_postgres_store"]
