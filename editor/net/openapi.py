@@ -1,6 +1,6 @@
 """The OpenAPI 3.1 document of the REST API (PROTOCOL.md §4), served at ``GET /openapi.json``.
 
-Limits come from the modules that enforce them. ``tests/test_openapi.py`` checks that the
+Limits come from the modules that enforce them. ``tests/net/test_openapi.py`` checks that the
 document names exactly the routes of the app and fuzzes a running server against it: no
 5xx, and every answer has a documented status, content type, headers and body.
 """
@@ -13,7 +13,7 @@ from typing import Any
 from editor import __version__
 from editor.auth.passwords import MIN_PASSWORD_CHARS
 from editor.auth.service import MAX_NAME_CHARS, MAX_PASSWORD_CHARS
-from editor.net.http import AUTH_MAX_BODY_BYTES, MAX_BODY_BYTES
+from editor.net.plumbing import AUTH_MAX_BODY_BYTES, MAX_BODY_BYTES
 from editor.net.routes_auth import MAX_EMAIL_CHARS, MAX_TOKEN_CHARS
 from editor.net.routes_docs import MAX_OPS_PAGE, MAX_PAGE, MAX_TITLE_CHARS
 from editor.ot import MAX_CONTENT_BYTES

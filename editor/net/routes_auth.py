@@ -7,7 +7,7 @@ from typing import Any
 from quart import Blueprint
 
 from editor.auth.service import MAX_NAME_CHARS, MAX_PASSWORD_CHARS
-from editor.net.http import current_user, json_body, services, string_field
+from editor.net.plumbing import current_user, json_body, services, string_field
 
 auth_routes = Blueprint("auth", __name__, url_prefix="/v1/auth")
 MAX_EMAIL_CHARS = 320  # RFC 3696's upper bound for an address

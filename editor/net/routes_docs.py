@@ -10,7 +10,7 @@ from quart import Blueprint, request
 from editor import ot
 from editor.errors import BadRequest, Forbidden, InvalidOpError, NotFound, TooLargeError
 from editor.events.shapes import rfc3339
-from editor.net.http import current_user, is_unicode, json_body, services, string_field
+from editor.net.plumbing import current_user, is_unicode, json_body, services, string_field
 from editor.net.wire import op_frame
 from editor.store import ROLES, DocumentMeta, User
 from editor.store.paging import decode_cursor, encode_cursor

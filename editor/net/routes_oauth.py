@@ -13,7 +13,7 @@ from quart import Blueprint, Response, request
 
 from editor.auth.oidc import FLOW_TTL_S, OidcSignIn
 from editor.errors import NotFound
-from editor.net.http import services
+from editor.net.plumbing import services
 
 oauth_routes = Blueprint("oauth", __name__, url_prefix="/v1/auth/oauth")
 FLOW_COOKIE = "editor_oidc_flow"
