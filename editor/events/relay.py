@@ -100,12 +100,17 @@ class OutboxRelay:
     async def _relay_ops(self) -> None:
         while True:
             behind = await self._store.ops_unrelayed(self._batch_events)
-            for doc_id, relayed, head in behind:
-                await self._relay_document(doc_id, relayed, head)
+            # One mark transaction per pass, not per document: a failure before it only
+            # means the pass is published again (at least once).
+            marks = {doc_id: await self._relay_document(doc_id, relayed, head)
+                     for doc_id, relayed, head in behind}
+            await self._store.ops_relayed(marks)
             if len(behind) < self._batch_events:
                 return
 
-    async def _relay_document(self, doc_id: str, relayed: int, head: int) -> None:
+    async def _relay_document(self, doc_id: str, relayed: int, head: int) -> int:
+        """Publish ``op.committed`` for the document's ops from ``relayed`` to ``head``;
+        the version reached."""
         version = relayed
         while version < head:
             ops = await self._store.read_ops(
@@ -119,7 +124,7 @@ class OutboxRelay:
                                     op.delta, at_s=op.created_at)
                 for op in contiguous])
             version = contiguous[-1].version + 1
-            await self._store.ops_relayed(doc_id, version)
+        return version
 
     async def _update_pending(self) -> None:
         try:

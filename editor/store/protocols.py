@@ -13,7 +13,7 @@ service cares about add their PROTOCOL.md §5 event to the outbox in the same tr
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Protocol
 
 from editor.events.shapes import Event
@@ -159,8 +159,9 @@ class Outbox(Protocol):
     async def ops_unrelayed(self, limit: int) -> list[tuple[str, int, int]]:
         """Documents whose op log is ahead of the relay: (doc_id, relayed_version, head)."""
 
-    async def ops_relayed(self, doc_id: str, version: int) -> None:
-        """Record that every op of ``doc_id`` below ``version`` reached the event stream."""
+    async def ops_relayed(self, marks: Mapping[str, int]) -> None:
+        """Record, in one transaction, that every op of each document below its version in
+        ``marks`` reached the event stream (a mark never moves backwards)."""
 
 
 class Store(OpLog, Documents, Accounts, Outbox, Protocol):

@@ -58,8 +58,9 @@ async def test_op_relay_marks(store: Store) -> None:
     await store.append(doc_id, [CommittedOp(doc_id, v, [{"insert": "x"}], owner.id, "c", v + 1,
                                             1.0) for v in range(3)])
     assert await store.ops_unrelayed(10) == [(doc_id, 0, 3)]
-    await store.ops_relayed(doc_id, 2)
+    await store.ops_relayed({doc_id: 2})
     assert await store.ops_unrelayed(10) == [(doc_id, 2, 3)]
-    await store.ops_relayed(doc_id, 1)  # never backwards
-    await store.ops_relayed(doc_id, 3)
+    await store.ops_relayed({doc_id: 1})  # never backwards
+    await store.ops_relayed({})
+    await store.ops_relayed({doc_id: 3, "missing": 5})
     assert await store.ops_unrelayed(10) == []

@@ -7,7 +7,7 @@ few real milliseconds, then jumps the mock clock.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from pathlib import Path
 
 import prometheus_client
@@ -108,9 +108,9 @@ class FlakyStore:
         await self._check()
         return await self.store.ops_unrelayed(limit)
 
-    async def ops_relayed(self, doc_id: str, version: int) -> None:
+    async def ops_relayed(self, marks: Mapping[str, int]) -> None:
         await self._check()
-        await self.store.ops_relayed(doc_id, version)
+        await self.store.ops_relayed(marks)
 
     async def read_ops(self, doc_id: str, from_version: int, to_version: int
                        ) -> list[CommittedOp]:

@@ -7,6 +7,8 @@ later may hold a smaller position than one already relayed: that event is still 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from editor.store.postgres.db import Connection, PostgresDatabase
 from editor.store.records import OutboxEntry
 
@@ -39,10 +41,16 @@ class PostgresOutbox(PostgresDatabase):
             " ORDER BY updated_at LIMIT $1", limit))
         return [(r["id"], r["relayed_head"], r["head"]) for r in rows]
 
-    async def ops_relayed(self, doc_id: str, version: int) -> None:
-        """Record that every op of ``doc_id`` below ``version`` reached the event stream."""
+    async def ops_relayed(self, marks: Mapping[str, int]) -> None:
+        """Record, in one statement, how far each document's ops reached the stream."""
+        if not marks:
+            return
+        doc_ids, versions = list(marks), list(marks.values())
+
         async def mark(c: Connection) -> None:
-            await c.execute("UPDATE documents SET relayed_head = greatest(relayed_head, $1)"
-                            " WHERE id = $2", version, doc_id)
+            await c.execute(
+                "UPDATE documents d SET relayed_head = greatest(d.relayed_head, m.version)"
+                " FROM unnest($1::text[], $2::bigint[]) AS m(doc_id, version)"
+                " WHERE d.id = m.doc_id", doc_ids, versions)
 
         await self._write(mark, transaction=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 
 from editor.store.records import OutboxEntry
 from editor.store.sqlite.db import SqliteDatabase
@@ -35,8 +36,9 @@ class SqliteOutbox(SqliteDatabase):
             " ORDER BY updated_at LIMIT ?", (limit,)).fetchall())
         return [(d, r, h) for d, r, h in rows]
 
-    async def ops_relayed(self, doc_id: str, version: int) -> None:
-        """Record that every op of ``doc_id`` below ``version`` reached the event stream."""
-        await self._write(lambda c: c.execute(
-            "UPDATE documents SET relayed_head = max(relayed_head, ?) WHERE id = ?",
-            (version, doc_id)))
+    async def ops_relayed(self, marks: Mapping[str, int]) -> None:
+        """Record, in one transaction, how far each document's ops reached the stream."""
+        rows = [(version, doc_id) for doc_id, version in marks.items()]
+        if rows:
+            await self._write(lambda c: c.executemany(
+                "UPDATE documents SET relayed_head = max(relayed_head, ?) WHERE id = ?", rows))
