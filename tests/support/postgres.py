@@ -19,6 +19,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -68,6 +69,9 @@ class PostgresServer:
     port: int = field(default_factory=free_port)
     pid: int | None = None
     _names: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    _maker: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="createdb"))
+    _next: Future[str] | None = None
 
     @property
     def data_dir(self) -> Path:
@@ -115,10 +119,14 @@ class PostgresServer:
         self.pid = int((self.data_dir / "postmaster.pid").read_text().split()[0])
 
     def stop(self) -> None:
-        """Stop the server by its PID (fast shutdown), then remove its files."""
+        """Stop the server by its PID, then remove its files.
+
+        Immediate shutdown (SIGQUIT): the data is thrown away, so no shutdown checkpoint.
+        """
+        self._maker.shutdown(wait=True, cancel_futures=True)
         if self.pid is not None:
             try:
-                os.kill(self.pid, signal.SIGINT)
+                os.kill(self.pid, signal.SIGQUIT)
                 deadline = time.monotonic() + 15
                 while time.monotonic() < deadline:
                     os.kill(self.pid, 0)
@@ -151,9 +159,19 @@ class PostgresServer:
 
     def new_database(self, *, migrated: bool = True) -> str:
         """A fresh database cloned from the migrated template (or an empty one without the
-        schema); its URL. Blocking: call it outside Trio or from a thread."""
+        schema); its URL. Blocking: call it outside Trio or from a thread.
+
+        CREATE DATABASE costs ≈0.25 s of wall time here, so the next migrated database is
+        made in the background while the test runs.
+        """
+        if not migrated:
+            return self._create("template0")
+        ready = self._next
+        self._next = self._maker.submit(self._create, TEMPLATE_DB)
+        return ready.result() if ready is not None else self._create(TEMPLATE_DB)
+
+    def _create(self, template: str) -> str:
         name = f"test_{next(self._names)}"
-        template = TEMPLATE_DB if migrated else "template0"
         for attempt in itertools.count():
             try:
                 self.psql(f"CREATE DATABASE {name} TEMPLATE {template}")
