@@ -18,7 +18,7 @@ import trio
 from editor.auth.mail import Mail, OutboxMailer
 from editor.cli import startup_banner
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 LINK = "http://127.0.0.1:8000/verify#token=" + "Ab-_9" * 30
 
 

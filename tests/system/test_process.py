@@ -15,7 +15,7 @@ from editor.client import ClientOptions, open_document
 from tests.support.api import create_document, share, sign_up
 from tests.support.raw import connect
 from tests.support.servers import LiveServer
-from tests.test_convergence import random_edit
+from tests.system.test_convergence import random_edit
 
 
 async def test_acked_ops_survive_kill_9(live_server: LiveServer) -> None:
