@@ -1,8 +1,8 @@
 """An in-memory server and network for the I/O-free client machine (test helper).
 
-The server follows PROTOCOL.md and DESIGN.md: transform against history with the
-committed op winning ties, dedup by (client_id, seq), acks or own-op frames, resume by
-replaying ops from the client's version.
+The server decides with the engine's own pure sequencer (no second implementation of the
+commit rules), acks or sends own-op frames, and resumes by replaying ops from the client's
+version.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from editor import ot
 from editor.client.machine import Reload, Resync, SessionMachine
 from editor.client.protocol import (
     AckFrame,
@@ -24,23 +25,21 @@ from editor.client.protocol import (
     User,
     Welcome,
 )
-from editor.ot import InvalidOp, apply, transform, validate
-
-
-@dataclass
-class Committed:
-    delta: Delta
-    client_id: str
-    seq: int
+from editor.engine.sequencer import AlreadyCommitted, Committed, DocState, Proposal, sequence
+from editor.store.records import CommittedOp
 
 
 @dataclass
 class SimServer:
     content: Delta = field(default_factory=lambda: [{"insert": "\n"}])
-    history: list[Committed] = field(default_factory=list)
+    history: list[CommittedOp] = field(default_factory=list)
     sessions: dict[str, list[ServerFrame]] = field(default_factory=dict)
     acks_as_op_frames: bool = False
     role: str = "editor"
+    state: DocState = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.state = DocState("doc", ot.Document.from_delta(self.content), 0)
 
     @property
     def head(self) -> int:
@@ -70,27 +69,24 @@ class SimServer:
         if isinstance(frame, CursorOut):
             return
         assert isinstance(frame, OpOut)
-        if self.role == "viewer":
-            inbox.append(ErrorFrame("forbidden", "viewers cannot edit", frame.seq))
+        proposal = Proposal("u", client_id, frame.seq, frame.version, frame.delta,
+                            can_edit=self.role != "viewer")
+        versions = {(op.user_id, op.client_id, op.seq): op.version for op in self.history}
+        oldest = min(frame.version, self.state.head)
+        done = sequence(self.state, [proposal], self.history[oldest:], versions.get, 0.0)
+        self.state.marks.update(done.marks)
+        self.state.answered.update(done.answered)
+        outcome = done.outcomes[0]
+        if isinstance(outcome, AlreadyCommitted):
+            inbox.append(AckFrame(outcome.seq, outcome.version))
             return
-        mine = [v for v, op in enumerate(self.history) if op.client_id == client_id]
-        if mine and frame.seq <= self.history[mine[-1]].seq:
-            same = [v for v in mine if self.history[v].seq == frame.seq]
-            assert same, "a client never reuses a seq"
-            inbox.append(AckFrame(frame.seq, same[0]))
+        if not isinstance(outcome, Committed):
+            inbox.append(ErrorFrame(outcome.code, outcome.message, outcome.seq))
             return
-        assert not mine or frame.version > mine[-1], "op based below our last commit"
-        delta = frame.delta
-        for op in self.history[frame.version:]:
-            delta = transform(op.delta, delta, True)
-        try:
-            validate(delta, self.content)
-            self.content = apply(self.content, delta)
-        except InvalidOp as exc:
-            inbox.append(ErrorFrame("invalid_op", str(exc), frame.seq))
-            return
-        self.history.append(Committed(delta, client_id, frame.seq))
-        version = self.head - 1
+        self.state.content, self.state.head = done.content, done.head
+        self.content = done.content.to_delta()
+        self.history.append(outcome.op)
+        version = outcome.op.version
         for other, other_inbox in self.sessions.items():
             if other == client_id and not self.acks_as_op_frames:
                 other_inbox.append(AckFrame(frame.seq, version))
