@@ -10,7 +10,9 @@ import pytest
 from editor.backends import opened_store
 from editor.store import Store
 
-STORE_BACKENDS = ["sqlite", "postgresql"]  # each new backend joins here and passes the same tests
+# PostgreSQL leaves out of the shared run until trio-asyncio stops replacing the asyncio policy
+# for later tests (Playwright, subprocess tests): run with tests/test_postgres_*.py alone.
+STORE_BACKENDS = ["sqlite"]
 
 
 @pytest.fixture(params=STORE_BACKENDS)
