@@ -156,7 +156,8 @@ class Committer:
         found = read.seq_versions if read is not None else {}
 
         def seq_version(key: SeqKey) -> int | None:
-            return found.get(key) or runtime.known_seq(key)
+            version = found.get(key)  # may be 0: not a truth test
+            return runtime.known_seq(key) if version is None else version
 
         return sequence(state, proposals, ops_since, seq_version, time.time())
 
