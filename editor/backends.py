@@ -26,6 +26,7 @@ from editor.bus import (
 )
 from editor.config import POSTGRES_SCHEMES, Config, ConfigError, redact_url
 from editor.events import EventSink, EventSource, MemoryEventStream
+from editor.store.pool import DEFAULT_POOL, PoolSettings
 from editor.store.protocols import Store
 
 BUS_QUEUE_MESSAGES = 1024
@@ -47,14 +48,21 @@ class Backends:
     archive: Archive
 
 
+def pool_settings(cfg: Config) -> PoolSettings:
+    """The ``EDITOR_DATABASE_*`` settings of a server database."""
+    return PoolSettings(cfg.database_pool_min, cfg.database_pool_max,
+                        cfg.database_command_timeout_s, cfg.database_read_url)
+
+
 @asynccontextmanager
-async def opened_store(url: str) -> AsyncIterator[Store]:
+async def opened_store(url: str, settings: PoolSettings = DEFAULT_POOL
+                       ) -> AsyncIterator[Store]:
     """The store for a database URL, closed on exit: ``sqlite:///PATH``, or
     ``postgresql://…`` (its schema migrated first, under a lock)."""
     if url.startswith(POSTGRES_SCHEMES):
         from editor.store.postgres import opened_postgres_store
 
-        async with opened_postgres_store(url) as postgres_store:
+        async with opened_postgres_store(url, settings=settings) as postgres_store:
             yield postgres_store
         return
     if not url.startswith("sqlite:///"):
@@ -77,7 +85,7 @@ async def open_backends(cfg: Config) -> AsyncIterator[Backends]:
         raise ConfigError(f"EDITOR_REDIS_URL={cfg.redis_url!r}: this build has only the"
                           " in-process bus; unset it")
     await trio.Path(cfg.data_dir).mkdir(parents=True, exist_ok=True)
-    async with opened_store(cfg.effective_database_url) as store:
+    async with opened_store(cfg.effective_database_url, pool_settings(cfg)) as store:
         stream = MemoryEventStream(max_events_per_partition=EMBEDDED_EVENTS_PER_PARTITION)
         yield Backends(store, MemoryBus(queue_size=BUS_QUEUE_MESSAGES), MemoryPresence(),
                        MemorySnapshotCache(), MemoryRateLimiter(), stream, stream,

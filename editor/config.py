@@ -27,6 +27,23 @@ class Config:
     data_dir: Path = Path("data")
     database_url: str = ""  # empty: sqlite:///{data_dir}/editor.db
     redis_url: str = ""  # empty: the in-process bus, presence, rate limits and cache
+    # PostgreSQL: pool per process, statement timeout, optional replica for history reads.
+    database_read_url: str = ""  # empty: history and listings read from the primary
+    database_pool_min: int = 1
+    database_pool_max: int = 10
+    database_command_timeout_s: float = 10.0
+    kafka_bootstrap: str = ""  # empty: the in-process event stream
+    kafka_partitions: int = 6  # of topics created when missing
+    kafka_replication_factor: int = 1
+    s3_endpoint: str = ""  # empty: DATA_DIR/archive/
+    s3_access_key: str = ""
+    s3_secret_key: str = ""
+    s3_bucket: str = "editor-archive"
+    s3_region: str = "us-east-1"
+    archive_every_ops: int = 500  # archive a snapshot after this many ops …
+    archive_idle_s: float = 30.0  # … or when a changed document has been idle this long
+    backup_every_s: float = 0.0  # 0: no scheduled backups
+    metrics_port: int = 0  # the private /metrics listener (hardening issue decides the default)
     public_ws_url: str = ""  # empty: ws://{host}:{ws_port}
     public_url: str = ""  # empty: http://{host}:{http_port}; links in emails, OIDC redirects
     jwt_secret: str = ""  # empty: generated once and kept in {data_dir}/jwt.key
@@ -126,10 +143,10 @@ def redact_url(url: str) -> str:
     return f"{scheme}{sep}{userinfo}{at}{hosts}{slash}{tail}"
 
 
-def check_postgres_url(url: str) -> None:
+def check_postgres_url(url: str, variable: str = "EDITOR_DATABASE_URL") -> None:
     """Refuse a PostgreSQL URL that is not the libpq form PROTOCOL.md §6 names."""
     def bad(why: str) -> ConfigError:
-        return ConfigError(f"EDITOR_DATABASE_URL={redact_url(url)!r}: {why}; expected"
+        return ConfigError(f"{variable}={redact_url(url)!r}: {why}; expected"
                            " postgresql://USER[:PASSWORD]@HOST:PORT[,HOST:PORT…]/DB"
                            "[?target_session_attrs=read-write]")
 
@@ -164,6 +181,15 @@ def _check(cfg: Config) -> None:
     for name in ("hello_timeout_s", "log_poll_interval_s", "drain_timeout_s"):
         if getattr(cfg, name) < 0:
             raise ConfigError(f"{name} must not be negative")
+    if cfg.database_read_url and not cfg.database_read_url.startswith(POSTGRES_SCHEMES):
+        raise ConfigError("EDITOR_DATABASE_READ_URL: a replica of a PostgreSQL database"
+                          " (postgresql://…); unset it with SQLite")
+    if cfg.database_read_url:
+        check_postgres_url(cfg.database_read_url, "EDITOR_DATABASE_READ_URL")
+    if not 1 <= cfg.database_pool_min <= cfg.database_pool_max:
+        raise ConfigError("EDITOR_DATABASE_POOL_MIN and _MAX: need 1 <= MIN <= MAX")
+    if cfg.database_command_timeout_s <= 0:
+        raise ConfigError("EDITOR_DATABASE_COMMAND_TIMEOUT_S must be positive")
     for name in ("max_message_bytes", "session_queue_messages", "commit_batch_max_ops"):
         if getattr(cfg, name) <= 0:
             raise ConfigError(f"{name} must be positive")

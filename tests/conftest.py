@@ -11,6 +11,7 @@ import httpx
 import pytest
 import trio
 
+import editor.aio  # noqa: F401 (first, outside Trio: plain asyncio stays plain; see editor/aio.py)
 from editor.config import Config, load
 from editor.serve import Endpoints, serve
 from tests.support.postgres import postgres_server, postgres_url  # noqa: F401 (fixtures)

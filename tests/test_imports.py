@@ -13,7 +13,8 @@ import editor
 
 ROOT = pathlib.Path(editor.__file__).parent
 # Modules that may touch asyncio libraries, through trio-asyncio (house rule 6).
-ASYNCIO_ADAPTERS = ("editor.store.postgres", "editor.bus.redis", "editor.events.kafka")
+ASYNCIO_ADAPTERS = (
+    "editor.aio", "editor.store.postgres", "editor.bus.redis", "editor.events.kafka")
 ASYNCIO_MODULES = ("asyncio", "asyncpg", "trio_asyncio", "aiokafka", "redis.asyncio")
 
 

@@ -3,7 +3,8 @@ WebSocket and REST layers call (submit, restore, content, presence, roles).
 
 Committers run in the engine's own nursery, started by ``run`` when a document is first
 opened, and stopped when the document has had no session for a while. Ops that other
-processes commit are noticed by polling the op log (the bus of last resort).
+processes commit are noticed by the store's commit notices where it has them (PostgreSQL
+LISTEN/NOTIFY) and by polling the op log's heads (the bus of last resort).
 """
 
 from __future__ import annotations
@@ -75,6 +76,7 @@ class Engine:
         """Serve open requests, poll the op log for foreign commits, unload idle documents."""
         async with trio.open_nursery() as nursery:
             nursery.start_soon(self._poll_op_log)
+            nursery.start_soon(self.oplog.follow_commits, self._foreign_commit)
             task_status.started()
             async with self._requests:
                 async for request in self._requests:
@@ -129,6 +131,12 @@ class Engine:
                 watched_document = self.documents.get(doc_id)
                 if watched_document is not None and head > watched_document.runtime.head:
                     watched_document.committer.request_sync()
+
+    def _foreign_commit(self, doc_id: str, head: int) -> None:
+        """Another process committed: read its ops if the document is loaded and behind."""
+        document = self.documents.get(doc_id)
+        if document is not None and head > document.runtime.head:
+            document.committer.request_sync()
 
     # -- the facade for REST
 

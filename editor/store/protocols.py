@@ -13,7 +13,7 @@ service cares about add their PROTOCOL.md §5 event to the outbox in the same tr
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Protocol
 
 from editor.events.shapes import Event
@@ -61,6 +61,11 @@ class OpLog(Protocol):
 
     async def save_snapshot(self, doc_id: str, snapshot: Snapshot) -> None:
         """Store a snapshot (idempotent)."""
+
+    async def follow_commits(self, on_commit: Callable[[str, int], None]) -> None:
+        """Call ``on_commit(doc_id, head)`` soon after another process (or another store
+        object) commits, until cancelled; reconnects by itself. A store that cannot notify
+        returns at once: its readers poll ``heads``. A notice is a hint, the log decides."""
 
 
 class Documents(Protocol):

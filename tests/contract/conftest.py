@@ -10,9 +10,7 @@ import pytest
 from editor.backends import opened_store
 from editor.store import Store
 
-# PostgreSQL leaves out of the shared run until trio-asyncio stops replacing the asyncio policy
-# for later tests (Playwright, subprocess tests): run with tests/test_postgres_*.py alone.
-STORE_BACKENDS = ["sqlite"]
+STORE_BACKENDS = ["sqlite", "postgresql"]
 
 
 @pytest.fixture(params=STORE_BACKENDS)

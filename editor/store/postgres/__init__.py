@@ -9,9 +9,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
-import trio_asyncio
-
-from editor import logs
+from editor import aio, logs
+from editor.store.pool import DEFAULT_POOL, PoolSettings
 from editor.store.postgres.accounts import PostgresAccounts
 from editor.store.postgres.db import PostgresDatabase
 from editor.store.postgres.documents import PostgresDocuments
@@ -36,13 +35,20 @@ class PostgresStore(PostgresOpLog, PostgresDocuments, PostgresAccounts, Postgres
 
 
 @asynccontextmanager
-async def opened_postgres_store(url: str, *, apply_migrations: bool = True
+async def opened_postgres_store(url: str, *, apply_migrations: bool = True,
+                                settings: PoolSettings = DEFAULT_POOL
                                 ) -> AsyncIterator[PostgresStore]:
     """The store on ``url``, its schema migrated unless told not to; closed on exit."""
     try:
-        async with trio_asyncio.open_loop() as loop:
-            store = PostgresStore(loop, await PostgresDatabase.create_pool(loop, url))
+        async with aio.open_loop() as loop:
+            pool = await PostgresDatabase.create_pool(loop, url, settings)
+            replica = None
+            if settings.read_url:
+                replica = await PostgresDatabase.create_pool(loop, settings.read_url, settings)
+            store = PostgresStore(loop, pool, url, replica=replica)
             try:
+                log.info("database", extra={"server": await store.server(),
+                                            "read_replica": bool(replica)})
                 if apply_migrations:
                     report = await store.migrate()
                     log.info("database schema", extra={
@@ -72,4 +78,4 @@ def _sole(group: BaseExceptionGroup[BaseException]) -> BaseException | None:
     return leaves[0] if len(leaves) == 1 else None
 
 
-__all__ = ["MigrationReport", "PostgresStore", "opened_postgres_store"]
+__all__ = ["MigrationReport", "PoolSettings", "PostgresStore", "opened_postgres_store"]

@@ -7,25 +7,29 @@ call: the bridge costs about 0.5 ms per call, so never bridge per statement.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import uuid
 from collections.abc import Awaitable, Callable, Sequence
+from functools import partial
 from typing import Any, TypeAlias, TypeVar
 
 import asyncpg
 import trio
-import trio_asyncio
 
+from editor import aio, logs
 from editor.events.shapes import Event
+from editor.store.pool import DEFAULT_POOL, PoolSettings
 from editor.store.records import Unavailable
 
+log = logs.get(__name__)
 T = TypeVar("T")
 Connection: TypeAlias = asyncpg.Connection
 
-POOL_MIN_CONNECTIONS = 1
-POOL_MAX_CONNECTIONS = 10
-# A statement (and a commit) that takes longer is abandoned: a read is Unavailable, an
-# append's outcome is unknown (CommitUnknown) and gets settled by its dedup keys.
-COMMAND_TIMEOUT_S = 10.0
+COMMITS_CHANNEL = "editor_commits"  # NOTIFY payload: "DOC_ID HEAD ORIGIN"
+LISTEN_BACKOFF_S = (0.1, 5.0)  # first and longest wait before reconnecting the listener
+
+
 _EPOCH_2000_US = 946_684_800 * 1_000_000  # PostgreSQL counts microseconds from 2000-01-01
 
 
@@ -74,23 +78,31 @@ CONNECTION_ERRORS = (OSError, TimeoutError, asyncpg.InterfaceError,
 
 
 class PostgresDatabase:
-    """A connection pool on a trio-asyncio loop, and one bridged call per operation."""
+    """A connection pool on a trio-asyncio loop, and one bridged call per operation.
 
-    def __init__(self, loop: trio_asyncio.TrioEventLoop, pool: asyncpg.Pool) -> None:
+    ``origin`` names this store object in commit notices, so it can skip its own.
+    """
+
+    def __init__(self, loop: aio.TrioEventLoop, pool: asyncpg.Pool, url: str, *,
+                 replica: asyncpg.Pool | None = None) -> None:
         self._loop = loop
         self._pool = pool
+        self._replica = replica
+        self._url = url
         self._closed = False
+        self.origin = uuid.uuid4().hex[:12]
 
     @staticmethod
-    async def create_pool(loop: trio_asyncio.TrioEventLoop, url: str) -> asyncpg.Pool:
+    async def create_pool(loop: aio.TrioEventLoop, url: str,
+                          settings: PoolSettings = DEFAULT_POOL) -> asyncpg.Pool:
         """A pool on ``url`` (libpq form, several hosts allowed), bridged once."""
         async def create() -> asyncpg.Pool:
             return await asyncpg.create_pool(
-                url, min_size=POOL_MIN_CONNECTIONS, max_size=POOL_MAX_CONNECTIONS,
-                command_timeout=COMMAND_TIMEOUT_S, init=init_connection)
+                url, min_size=settings.min_connections, max_size=settings.max_connections,
+                command_timeout=settings.command_timeout_s, init=init_connection)
 
         try:
-            pool: asyncpg.Pool = await trio_asyncio.aio_as_trio(create, loop=loop)()
+            pool: asyncpg.Pool = await aio.aio_as_trio(create, loop=loop)()
         except (*CONNECTION_ERRORS, asyncpg.PostgresError) as exc:
             raise Unavailable(f"postgresql: cannot connect: {exc}") from exc
         return pool
@@ -103,18 +115,30 @@ class PostgresDatabase:
         """
         try:
             with trio.CancelScope(shield=shield):
-                result = await trio_asyncio.aio_as_trio(fn, loop=self._loop)()
+                result = await aio.aio_as_trio(fn, loop=self._loop)()
         except (*CONNECTION_ERRORS, asyncpg.PostgresError) as exc:
             raise Unavailable(f"postgresql: {type(exc).__name__}: {exc}") from exc
         return result
 
-    async def _read(self, fn: Callable[[Connection], Awaitable[T]]) -> T:
-        """One read on a pooled connection (one statement: consistent by itself)."""
+    async def _read(self, fn: Callable[[Connection], Awaitable[T]], *,
+                    replica: bool = False) -> T:
+        """One read on a pooled connection (one statement: consistent by itself).
+
+        ``replica``: from the read replica when there is one (it may lag: only for reads
+        whose caller can tell a stale answer, and then asks the primary).
+        """
+        pool = self._replica if replica and self._replica is not None else self._pool
+
         async def run() -> T:
-            async with self._pool.acquire() as conn:
+            async with pool.acquire() as conn:
                 return await fn(conn)
 
         return await self.bridge(run)
+
+    @property
+    def has_replica(self) -> bool:
+        """Whether history reads go to a read replica first."""
+        return self._replica is not None
 
     async def _write(self, fn: Callable[[Connection], Awaitable[T]], *,
                      transaction: bool = True) -> T:
@@ -138,14 +162,69 @@ class PostgresDatabase:
             return
         self._closed = True
         with trio.CancelScope(shield=True):
-            try:
-                await self.bridge(self._pool.close)
-            except Unavailable:
-                await self.bridge(self._terminate)
-
-    async def _terminate(self) -> None:
-        self._pool.terminate()
+            for pool in (self._pool, self._replica):
+                if pool is None:
+                    continue
+                try:
+                    await self.bridge(pool.close)
+                except Unavailable:
+                    await self.bridge(partial(_terminate, pool))
 
     async def ping(self) -> None:
         """Run a trivial query."""
         await self._read(lambda c: c.fetchval("SELECT 1"))
+
+    async def server(self) -> str:
+        """``HOST:PORT (primary|standby)`` of the server the pool writes to, for the logs."""
+        row = await self._read(lambda c: c.fetchrow(
+            "SELECT coalesce(host(inet_server_addr()), 'local socket') AS host,"
+            " coalesce(inet_server_port(), 0) AS port, pg_is_in_recovery() AS standby"))
+        role = "standby" if row["standby"] else "primary"
+        return f"{row['host']}:{row['port']} ({role})"
+
+    async def follow_commits(self, on_commit: Callable[[str, int], None]) -> None:
+        """LISTEN for other store objects' commits on a connection of its own; reconnect
+        with backoff when it is lost (commits meanwhile are found by the readers' polls)."""
+        wait = LISTEN_BACKOFF_S[0]
+        while True:
+            try:
+                await self._listen(on_commit)
+            except Unavailable as exc:
+                log.warning("commit notices lost; reconnecting",
+                            extra={"error": str(exc), "retry_in_s": wait})
+            await trio.sleep(wait)
+            wait = min(wait * 2, LISTEN_BACKOFF_S[1])
+
+    async def _listen(self, on_commit: Callable[[str, int], None]) -> None:
+        """One LISTEN connection, until it is lost (Unavailable) or the caller is cancelled."""
+        lost = trio.Event()
+
+        def notified(_conn: object, _pid: int, _channel: str, payload: str) -> None:
+            doc_id, head, origin = payload.rsplit(" ", 2)
+            if origin != self.origin:
+                on_commit(doc_id, int(head))
+
+        async def connect() -> Connection:
+            conn: Connection = await asyncpg.connect(self._url, timeout=5)
+            conn.add_termination_listener(lambda _conn: lost.set())
+            await conn.add_listener(COMMITS_CHANNEL, notified)
+            return conn
+
+        conn = await self.bridge(connect)
+        try:
+            await lost.wait()
+        finally:
+            with trio.CancelScope(shield=True):
+                await self.bridge(partial(_close_quietly, conn))
+        raise Unavailable("postgresql: the notice connection was closed")
+
+
+async def _terminate(pool: asyncpg.Pool) -> None:
+    pool.terminate()
+
+
+async def _close_quietly(conn: Connection) -> None:
+    try:
+        await asyncio.wait_for(conn.close(), timeout=2)
+    except (*CONNECTION_ERRORS, asyncpg.PostgresError):
+        conn.terminate()

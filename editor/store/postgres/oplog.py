@@ -10,7 +10,7 @@ sent leaves the outcome unknown: ``CommitUnknown``, settled by the dedup keys.
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Sequence
+from collections.abc import Awaitable, Collection, Sequence
 from typing import Any
 
 import asyncpg
@@ -55,7 +55,8 @@ WITH moved AS (
     ORDER BY e.n
     RETURNING 1
 )
-SELECT count(*) FROM moved
+SELECT count(*) FROM moved,
+    LATERAL pg_notify('editor_commits', moved.id || ' ' || $3::text || ' ' || $14) AS n
 """
 
 # One statement, so one snapshot: the head, the ops since a version, the marks of some
@@ -153,7 +154,7 @@ class PostgresOpLog(PostgresDatabase):
             [op.version for op in ops], [op.user_id for op in ops],
             [op.client_id for op in ops], [op.seq for op in ops],
             [dumps(op.delta) for op in ops], [op.created_at for op in ops],
-            *event_columns(events),
+            *event_columns(events), self.origin,
         )
         sent = False
 
@@ -180,16 +181,34 @@ class PostgresOpLog(PostgresDatabase):
 
     async def read_ops(self, doc_id: str, from_version: int, to_version: int
                        ) -> list[CommittedOp]:
-        """Committed ops with ``from_version <= version < to_version``, in order."""
-        rows = await self._read(lambda c: c.fetch(_READ_OPS, doc_id, from_version, to_version))
+        """Committed ops with ``from_version <= version < to_version``, in order.
+
+        From the read replica first, when there is one; a replica that lags behind
+        ``to_version`` returns too few ops, and then the primary answers.
+        """
+        def fetch(c: Connection) -> Awaitable[list[Any]]:
+            return c.fetch(_READ_OPS, doc_id, from_version, to_version)
+
+        if self.has_replica:
+            rows = await self._read(fetch, replica=True)
+            if len(rows) == to_version - from_version:
+                return [_op(doc_id, row) for row in rows]
+        rows = await self._read(fetch)
         return [_op(doc_id, row) for row in rows]
 
     async def latest_snapshot(self, doc_id: str, at_most: int | None = None) -> Snapshot:
         """The newest snapshot at or below ``at_most`` (version 0 always exists)."""
         limit = at_most if at_most is not None else 2**62
-        row = await self._read(lambda c: c.fetchrow(
-            "SELECT version, content FROM snapshots WHERE doc_id = $1 AND version <= $2"
-            " ORDER BY version DESC LIMIT 1", doc_id, limit))
+
+        def fetch(c: Connection) -> Awaitable[Any]:
+            return c.fetchrow("SELECT version, content FROM snapshots WHERE doc_id = $1"
+                              " AND version <= $2 ORDER BY version DESC LIMIT 1", doc_id, limit)
+
+        # Snapshots never change: a lagging replica's is older, never wrong; one that has
+        # not seen the document yet has none, and then the primary answers.
+        row = await self._read(fetch, replica=True) if self.has_replica else None
+        if row is None:
+            row = await self._read(fetch)
         if row is None:
             raise Unavailable(f"document {doc_id} has no snapshot")
         return Snapshot(row["version"], json.loads(row["content"]))

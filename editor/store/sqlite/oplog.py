@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -178,3 +178,6 @@ class SqliteOpLog(SqliteDatabase):
         await self._write(lambda c: c.execute(
             "INSERT OR IGNORE INTO snapshots VALUES (?, ?, ?)",
             (doc_id, snapshot.version, content_json)))
+
+    async def follow_commits(self, on_commit: Callable[[str, int], None]) -> None:
+        """SQLite cannot notify other processes: return at once (readers poll ``heads``)."""

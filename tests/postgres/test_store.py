@@ -14,6 +14,7 @@ import trio
 
 from editor.cli import main
 from editor.store import CommittedOp, CommitUnknown, Store
+from editor.store.pool import PoolSettings
 from editor.store.postgres import opened_postgres_store
 from editor.store.postgres.migrate import migrations
 from tests.support.postgres import PostgresServer
@@ -139,3 +140,89 @@ async def test_a_commit_cut_off_mid_flight_is_unknown_then_settled(
                 await store.append(doc_id, ops)  # the pool replaced the dead connection
                 settled = await store.read_for_commit(doc_id, None, (), keys)
                 assert settled.seq_versions == {keys[0]: 0, keys[1]: 1}
+
+
+async def _listeners(server: PostgresServer, database: str) -> set[str]:
+    """The backend pids of the database's LISTEN connections."""
+    out = await trio.to_thread.run_sync(partial(
+        server.psql, "SELECT pid FROM pg_stat_activity WHERE query LIKE 'LISTEN%'"
+        f" AND datname = '{database}'"))
+    return set(out.split())
+
+
+async def _until_listening(server: PostgresServer, database: str, count: int,
+                           not_in: frozenset[str] | set[str] = frozenset()) -> set[str]:
+    while True:
+        pids = await _listeners(server, database) - not_in
+        if len(pids) >= count:
+            return pids
+        await trio.sleep(0.02)
+
+
+async def test_commit_notices_reach_the_other_stores_only(
+        postgres_server: PostgresServer, postgres_url: str) -> None:
+    database = postgres_url.rsplit("/", 1)[1]
+    seen: dict[str, list[tuple[str, int]]] = {"a": [], "b": []}
+    arrived = {"a": trio.Event(), "b": trio.Event()}
+
+    def notice(name: str, doc_id: str, head: int) -> None:
+        seen[name].append((doc_id, head))
+        arrived[name].set()
+
+    with trio.fail_after(30):
+        async with opened_postgres_store(postgres_url) as a, \
+                opened_postgres_store(postgres_url) as b, trio.open_nursery() as nursery:
+            doc_id = await _document(a)
+            nursery.start_soon(a.follow_commits, partial(notice, "a"))
+            nursery.start_soon(b.follow_commits, partial(notice, "b"))
+            await _until_listening(postgres_server, database, 2)
+            await b.append(doc_id, [_op(doc_id, 0, [{"insert": "x"}], 1)])
+            with trio.fail_after(2):
+                await arrived["a"].wait()
+            await a.append(doc_id, [_op(doc_id, 1, [{"insert": "y"}], 2)])
+            with trio.fail_after(2):
+                await arrived["b"].wait()
+            await trio.sleep(0.1)  # time for a notice that should not come
+            assert seen == {"a": [(doc_id, 1)], "b": [(doc_id, 2)]}
+            nursery.cancel_scope.cancel()
+
+
+async def test_commit_notices_come_back_after_the_connection_is_lost(
+        postgres_server: PostgresServer, postgres_url: str) -> None:
+    database = postgres_url.rsplit("/", 1)[1]
+    heads: list[int] = []
+    arrived = trio.Event()
+
+    def notice(_doc_id: str, head: int) -> None:
+        heads.append(head)
+        arrived.set()
+
+    with trio.fail_after(30):
+        async with opened_postgres_store(postgres_url) as listener, \
+                opened_postgres_store(postgres_url) as writer, trio.open_nursery() as nursery:
+            doc_id = await _document(writer)
+            nursery.start_soon(listener.follow_commits, notice)
+            first = await _until_listening(postgres_server, database, 1)
+            await trio.to_thread.run_sync(partial(
+                postgres_server.psql,
+                f"SELECT pg_terminate_backend({first.pop()})"))
+            await _until_listening(postgres_server, database, 1, not_in=first)
+            await writer.append(doc_id, [_op(doc_id, 0, [{"insert": "x"}], 1)])
+            with trio.fail_after(2):
+                await arrived.wait()
+            assert heads == [1]
+            nursery.cancel_scope.cancel()
+
+
+async def test_history_reads_from_a_lagging_replica_fall_back_to_the_primary(
+        postgres_server: PostgresServer, postgres_url: str) -> None:
+    # An empty database of the same schema plays a replica that has seen none of it yet.
+    behind = await trio.to_thread.run_sync(postgres_server.new_database)
+    with trio.fail_after(30):
+        async with opened_postgres_store(
+                postgres_url, settings=PoolSettings(read_url=behind)) as store:
+            doc_id = await _document(store)
+            ops = [_op(doc_id, v, [{"insert": str(v)}], v + 1) for v in range(3)]
+            await store.append(doc_id, ops)
+            assert await store.read_ops(doc_id, 0, 3) == ops
+            assert (await store.latest_snapshot(doc_id)).version == 0

@@ -16,6 +16,7 @@ import trio
 from editor.serve import Endpoints, serve
 from tests.conftest import test_config as config_for
 from tests.support.api import Account, create_document, sign_up
+from tests.support.postgres import PostgresServer
 from tests.support.raw import RawClient, connect
 
 
@@ -28,7 +29,7 @@ class RunningServer:
     stop: trio.Event
 
 
-StartServer = Callable[[str], Awaitable[RunningServer]]
+StartServer = Callable[..., Awaitable[RunningServer]]
 
 
 @pytest.fixture
@@ -37,8 +38,9 @@ async def start_server(tmp_path: Path, nursery: trio.Nursery
     """Start editors on a database URL; each has its own data directory (same JWT secret)."""
     started: list[RunningServer] = []
 
-    async def start(database_url: str) -> RunningServer:
-        cfg = config_for(tmp_path / f"data{len(started)}", database_url=database_url)
+    async def start(database_url: str, **overrides: object) -> RunningServer:
+        cfg = config_for(tmp_path / f"data{len(started)}", database_url=database_url,
+                         **overrides)
         stop = trio.Event()
         endpoints = await nursery.start(partial(serve, cfg, stop=stop))
         server = RunningServer(endpoints, httpx.AsyncClient(base_url=endpoints.http_url,
@@ -139,3 +141,47 @@ async def test_two_servers_on_one_database_converge(postgres_url: str,
             contents.append(state["content"])
         assert contents[0] == contents[1]
         assert sorted(contents[0][0]["insert"]) == sorted("abcdwxyz|\n")
+
+
+async def test_a_commit_reaches_the_other_server_by_notice_without_polling(
+        postgres_url: str, start_server: StartServer) -> None:
+    with trio.fail_after(30):
+        # Polling once a minute: only LISTEN/NOTIFY can bring the op across in time.
+        left = await start_server(postgres_url, log_poll_interval_s=60.0)
+        right = await start_server(postgres_url, log_poll_interval_s=60.0)
+        owner = await sign_up(left.http, "owner")
+        doc_id = (await create_document(left.http, owner))["id"]
+        async with connect(left.endpoints.ws_url, doc_id) as a, \
+                connect(right.endpoints.ws_url, doc_id) as b:
+            await a.hello(owner.access_token, "a")
+            await b.hello(owner.access_token, "b")
+            await trio.sleep(0.2)  # both servers' notice connections are listening
+            await a.send({"type": "op", "seq": 1, "version": 0, "delta": [{"insert": "x"}]})
+            await a.recv_type("ack")
+            with trio.fail_after(1):
+                frame = await b.recv_type("op")
+            assert frame["version"] == 0 and frame["delta"] == [{"insert": "x"}]
+
+
+async def test_readyz_follows_the_database(postgres_server: PostgresServer, postgres_url: str,
+                                           start_server: StartServer) -> None:
+    database = postgres_url.rsplit("/", 1)[1]
+
+    async def psql(sql: str) -> None:
+        await trio.to_thread.run_sync(postgres_server.psql, sql)
+
+    async def until_ready_is(status: int) -> None:
+        while True:
+            if (await server.http.get("/readyz")).status_code == status:
+                return
+            await trio.sleep(0.05)
+
+    with trio.fail_after(30):
+        server = await start_server(postgres_url)
+        await until_ready_is(200)
+        await psql(f"ALTER DATABASE {database} ALLOW_CONNECTIONS false")
+        await psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                   f" WHERE datname = '{database}'")
+        await until_ready_is(503)
+        await psql(f"ALTER DATABASE {database} ALLOW_CONNECTIONS true")
+        await until_ready_is(200)  # the pool reconnects by itself
