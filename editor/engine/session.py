@@ -1,7 +1,12 @@
 """A server-side session's state: who it is, its cursor, and the bounded queue of what to send.
 
-The engine pushes ``Outgoing`` values with ``deliver``; a session whose queue is full is too
-slow and is told to close instead of being buffered without bound.
+The engine pushes ``Outgoing`` values with ``deliver``; a session whose queue is full is told
+to close instead of being buffered without bound. Why it is full decides how (PROTOCOL.md §3):
+
+- a slow reader (the server's frames pile up, the client owes nothing) closes with 1001 and
+  may resume at once;
+- a flood (the client sent ops without waiting for their acks, so the queue holds answers to
+  its own ops) gets ``rate_limited`` and 4429, which tells it to back off, not reconnect.
 """
 
 from __future__ import annotations
@@ -10,8 +15,12 @@ from dataclasses import dataclass, field
 
 import trio
 
-from editor.engine.outgoing import Outgoing
+from editor.engine.outgoing import AckOut, ErrorOut, Outgoing, OwnOpsOut
 from editor.errors import CloseCode
+
+# The protocol allows one unacknowledged op; a client owed this many answers when its queue
+# overflows is flooding, not reading slowly.
+FLOOD_UNANSWERED_OPS = 8
 
 
 @dataclass
@@ -36,6 +45,9 @@ class Session:
     cursor: Cursor | None = None
     close_code: int | None = None
     close_reason: str = ""
+    last_error: ErrorOut | None = None  # sent before the close frame, ahead of anything queued
+    drain_queue: bool = True  # whether what is queued still goes out once closed
+    ops_unanswered: int = 0  # ops read from the client whose ack or error is not yet sent
     _send: trio.MemorySendChannel[Outgoing] = field(init=False, repr=False)
     outbox: trio.MemoryReceiveChannel[Outgoing] = field(init=False, repr=False)
     closed: trio.Event = field(default_factory=trio.Event, repr=False)
@@ -53,6 +65,20 @@ class Session:
         """Whether the session's role lets it commit ops."""
         return self.role != "viewer"
 
+    def op_received(self) -> None:
+        """The client sent an op: it is owed an answer."""
+        self.ops_unanswered += 1
+
+    def sent(self, item: Outgoing) -> None:
+        """``item`` went out on the wire: the answers it carries are no longer owed."""
+        if isinstance(item, OwnOpsOut):
+            answered = len(item.ack_positions)
+        elif isinstance(item, AckOut) or (isinstance(item, ErrorOut) and item.seq is not None):
+            answered = 1
+        else:
+            return
+        self.ops_unanswered = max(0, self.ops_unanswered - answered)
+
     def deliver(self, item: Outgoing) -> None:
         """Queue something to send; close the session if it cannot keep up."""
         if self.close_code is not None:
@@ -60,15 +86,28 @@ class Session:
         try:
             self._send.send_nowait(item)
         except trio.WouldBlock:
-            self.close(CloseCode.GOING_AWAY, "too slow: the send queue is full")
+            if self.ops_unanswered >= FLOOD_UNANSWERED_OPS:
+                message = (f"{self.ops_unanswered} ops sent without waiting for their acks;"
+                           " send one op at a time")
+                self.close(CloseCode.RATE_LIMITED, message,
+                           error=ErrorOut("rate_limited", message))
+            else:
+                # The client resumes from the version it applied: nothing queued is worth
+                # pushing into a connection that could not take it.
+                self.close(CloseCode.GOING_AWAY, "too slow: the send queue is full",
+                           drain=False)
         except trio.ClosedResourceError:
             pass
 
-    def close(self, code: int, reason: str) -> None:
-        """Ask the connection to close with ``code`` (the first request wins)."""
+    def close(self, code: int, reason: str, *, error: ErrorOut | None = None,
+              drain: bool = True) -> None:
+        """Ask the connection to close with ``code`` (the first request wins): after what is
+        queued when ``drain``, else at once; the ``error`` frame, if any, goes last."""
         if self.close_code is None:
             self.close_code = code
             self.close_reason = reason
+            self.last_error = error
+            # A session ending on an error skips the queue: the client resumes anyway.
+            self.drain_queue = drain and error is None
             self.closed.set()
-            # The writer sends what is queued (a last error frame, say), then stops.
             self._send.close()

@@ -52,6 +52,36 @@ class _Fatal(Exception):
         self.close_code, self.code, self.message = close_code, code, message
 
 
+class _Writer:
+    """Sends a session's queue; knows whether it was stopped inside a message."""
+
+    def __init__(self) -> None:
+        self.mid_message = False
+
+    async def run(self, ws: WebSocketConnection, session: Session) -> None:
+        """Send until the queue is closed (and drained, if the session asks), then the
+        session's last error."""
+        try:
+            async for item in session.outbox:
+                if session.close_code is not None and not session.drain_queue:
+                    break
+                await self._send(ws, encode_outgoing(item))
+                session.sent(item)
+                if isinstance(item, ErrorOut) and item.seq is not None:
+                    close_code = close_code_for(item.code)
+                    if close_code is not None:  # the commit failed: reconnect and resend
+                        session.close(close_code, item.message)
+            if session.last_error is not None:
+                await self._send(ws, encode_outgoing(session.last_error))
+        except ConnectionClosed:
+            session.close(CloseCode.GOING_AWAY, "the connection was lost")
+
+    async def _send(self, ws: WebSocketConnection, message: str) -> None:
+        self.mid_message = True
+        await ws.send_message(message)
+        self.mid_message = False
+
+
 def _host_header(request: WebSocketRequest) -> str:
     """The handshake's ``Host``: wsproto keeps it on the event, apart from the other headers."""
     return str(request._event.host)
@@ -203,33 +233,29 @@ class CollabServer:
             frames += [encode_outgoing(peer) for peer in peers]
             for start in range(0, len(frames), CATCH_UP_FRAMES_PER_MESSAGE):
                 await ws.send_message(pack(frames[start:start + CATCH_UP_FRAMES_PER_MESSAGE]))
+        writer = _Writer()
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(self._write, ws, session)
+            nursery.start_soon(writer.run, ws, session)
             async with trio.open_nursery() as inner:
                 inner.start_soon(self._read, ws, document, session)
                 inner.start_soon(self._heartbeat, ws, session)
                 await session.closed.wait()
                 inner.cancel_scope.cancel()
-            # The writer drains the closed queue; a stuck client gets 2 s at most.
+            # The writer finishes its message and drains the closed queue if asked;
+            # a stuck client gets 2 s at most.
             nursery.cancel_scope.deadline = trio.current_time() + 2
         assert session.close_code is not None
         metrics.WS_CLOSES.labels(str(session.close_code)).inc()
+        if writer.mid_message:
+            # Cut off inside a message: a close frame would land in the middle of it and
+            # read as garbage (1007), so the TCP connection goes instead (1006: resume).
+            await ws._close_stream()
+            return
         with trio.move_on_after(2):
             try:
                 await ws.aclose(session.close_code, session.close_reason[:120])
             except ConnectionClosed:
                 pass
-
-    async def _write(self, ws: WebSocketConnection, session: Session) -> None:
-        try:
-            async for item in session.outbox:
-                await ws.send_message(encode_outgoing(item))
-                if isinstance(item, ErrorOut) and item.seq is not None:
-                    close_code = close_code_for(item.code)
-                    if close_code is not None:  # the commit failed: reconnect and resend
-                        session.close(close_code, item.message)
-        except ConnectionClosed:
-            session.close(CloseCode.GOING_AWAY, "the connection was lost")
 
     async def _heartbeat(self, ws: WebSocketConnection, session: Session) -> None:
         while True:
@@ -253,17 +279,18 @@ class CollabServer:
                 try:
                     frame = parse(message)
                 except BadRequest as exc:
-                    session.deliver(ErrorOut("bad_request", exc.message))
-                    session.close(CloseCode.BAD_REQUEST, exc.message)
+                    session.close(CloseCode.BAD_REQUEST, exc.message,
+                                  error=ErrorOut("bad_request", exc.message))
                     return
                 if isinstance(frame, OpFrame):
                     throttled_in_a_row = await self._throttle(session, throttled_in_a_row)
                     if throttled_in_a_row > 2 * self.cfg.ops_burst:
-                        session.deliver(ErrorOut("rate_limited", "too many ops; slow down"))
-                        session.close(CloseCode.RATE_LIMITED, "rate limited")
+                        session.close(CloseCode.RATE_LIMITED, "rate limited",
+                                      error=ErrorOut("rate_limited", "too many ops; slow down"))
                         return
                     proposal = Proposal(session.user_id, session.client_id, frame.seq,
                                         frame.version, frame.delta, session.can_edit)
+                    session.op_received()
                     await committer.submit(Submission(proposal, session))
                 elif isinstance(frame, CursorFrame):
                     if frame.version > runtime.head:
@@ -275,8 +302,8 @@ class CollabServer:
                 elif isinstance(frame, Ping):
                     session.deliver(PongOut(frame.t))
                 else:
-                    session.deliver(ErrorOut("bad_request", "'hello' was already sent"))
-                    session.close(CloseCode.BAD_REQUEST, "duplicate hello")
+                    session.close(CloseCode.BAD_REQUEST, "duplicate hello",
+                                  error=ErrorOut("bad_request", "'hello' was already sent"))
                     return
         except ConnectionClosed as exc:
             reason = exc.reason
