@@ -13,6 +13,8 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 
 import pytest
+import trio
+import trio.testing
 
 from editor.bus import (
     Bus,
@@ -24,9 +26,14 @@ from editor.bus import (
     RateLimiter,
     SnapshotCache,
 )
+from editor.bus.redis import opened_redis
+from tests.support.redis import RedisServer, session_cluster, start_server
 
-BUS_BACKENDS = ["memory"]
+BUS_BACKENDS = ["memory", "redis", "redis-cluster"]
 QUEUE_SIZE = 8  # each subscription's bound: the tests overflow it on purpose
+# A Redis round trip is real I/O: the mock clock must not jump while one is in flight, only
+# once every task has been idle this long (a test's mock sleeps then cost this in real time).
+REDIS_AUTOJUMP_THRESHOLD_S = 0.1
 
 
 @dataclass(frozen=True)
@@ -46,13 +53,49 @@ async def open_memory() -> AsyncIterator[Seams]:
                 MemoryRateLimiter())
 
 
-_OPENERS: dict[str, Callable[[], AbstractAsyncContextManager[Seams]]] = {"memory": open_memory}
+@asynccontextmanager
+async def open_redis_url(url: str) -> AsyncIterator[Seams]:
+    """The Redis implementations on ``url``, on Trio's clock so tests can drive time."""
+    clock = trio.lowlevel.current_clock()
+    if isinstance(clock, trio.testing.MockClock):
+        clock.autojump_threshold = REDIS_AUTOJUMP_THRESHOLD_S
+    async with opened_redis(url, origin="contract", queue_size=QUEUE_SIZE,
+                            clock=trio.current_time) as opened:
+        yield Seams(opened.bus, opened.presence, opened.cache, opened.limiter)
+
+
+@asynccontextmanager
+async def open_redis_node() -> AsyncIterator[Seams]:
+    """The Redis implementations on a private single server, started for the test."""
+    server: RedisServer = await trio.to_thread.run_sync(start_server)
+    try:
+        async with open_redis_url(server.url) as opened:
+            yield opened
+    finally:
+        await trio.to_thread.run_sync(server.stop)
+
+
+@asynccontextmanager
+async def open_redis_cluster(config: pytest.Config) -> AsyncIterator[Seams]:
+    """The Redis implementations on the session's 6-node cluster, emptied for the test."""
+    cluster = await trio.to_thread.run_sync(session_cluster, config)
+    await trio.to_thread.run_sync(cluster.wait_ready)
+    await trio.to_thread.run_sync(cluster.flush)
+    async with open_redis_url(cluster.url) as opened:
+        yield opened
+
+
+_OPENERS: dict[str, Callable[[pytest.Config], AbstractAsyncContextManager[Seams]]] = {
+    "memory": lambda _: open_memory(),
+    "redis": lambda _: open_redis_node(),
+    "redis-cluster": open_redis_cluster,
+}
 
 
 @pytest.fixture(name="seams", params=BUS_BACKENDS)
 async def seams_fixture(request: pytest.FixtureRequest) -> AsyncIterator[Seams]:
     """Each backend in turn, emptied for the test."""
-    async with _OPENERS[request.param]() as opened:
+    async with _OPENERS[request.param](request.config) as opened:
         yield opened
 
 
