@@ -3,6 +3,7 @@
     OpLog      the op log and snapshots: the only sequencer of a document's versions
     Documents  documents and their members
     Accounts   users, refresh-token families, email tokens, OIDC links
+    Invitations  documents shared with emails that have no account yet
     Outbox     domain events written with their change, drained by the relay
     Store      all of them on one database, with ``ping`` and ``close``
 
@@ -14,6 +15,7 @@ service cares about add their PROTOCOL.md §5 event to the outbox in the same tr
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 from editor.events.shapes import Event
@@ -149,6 +151,36 @@ class Accounts(Protocol):
         """Revoke every token of the token's family."""
 
 
+@dataclass(frozen=True)
+class Invitation:
+    """A role on a document waiting for whoever proves they own ``email``."""
+
+    doc_id: str
+    email: str
+    role: str
+    invited_by: str
+    created_at: float
+
+
+class Invitations(Protocol):
+    """Pending invitations, keyed by (document, email compared case-insensitively)."""
+
+    async def invite(self, doc_id: str, email: str, role: str, invited_by: str) -> bool:
+        """Invite ``email`` with ``role`` (or change the role of its invitation); whether
+        the invitation is new."""
+
+    async def invitations(self, doc_id: str) -> list[Invitation]:
+        """The document's pending invitations, by email."""
+
+    async def revoke_invitation(self, doc_id: str, email: str) -> bool:
+        """Withdraw the invitation of ``email``; whether there was one."""
+
+    async def accept_invitations(self, user_id: str, email: str) -> list[tuple[str, str]]:
+        """Turn every invitation of ``email`` on a live document into a role of the user
+        (a role they hold already is kept), with its ``member.put`` event, and drop the
+        invitations, in one transaction; the (doc_id, role) pairs granted."""
+
+
 class Outbox(Protocol):
     """Domain events in commit order, and how far the op log was relayed per document."""
 
@@ -169,7 +201,7 @@ class Outbox(Protocol):
         ``marks`` reached the event stream (a mark never moves backwards)."""
 
 
-class Store(OpLog, Documents, Accounts, Outbox, Protocol):
+class Store(OpLog, Documents, Accounts, Invitations, Outbox, Protocol):
     """Every concern on one database."""
 
     async def close(self) -> None:

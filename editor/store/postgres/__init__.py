@@ -14,6 +14,7 @@ from editor.store.pool import DEFAULT_POOL, PoolSettings
 from editor.store.postgres.accounts import PostgresAccounts
 from editor.store.postgres.db import PostgresDatabase
 from editor.store.postgres.documents import PostgresDocuments
+from editor.store.postgres.invitations import PostgresInvitations
 from editor.store.postgres.migrate import MigrationReport, migrate
 from editor.store.postgres.oplog import PostgresOpLog
 from editor.store.postgres.outbox import PostgresOutbox
@@ -21,7 +22,8 @@ from editor.store.postgres.outbox import PostgresOutbox
 log = logs.get(__name__)
 
 
-class PostgresStore(PostgresOpLog, PostgresDocuments, PostgresAccounts, PostgresOutbox):
+class PostgresStore(PostgresOpLog, PostgresDocuments, PostgresAccounts, PostgresInvitations,
+                    PostgresOutbox):
     """``Store`` on one PostgreSQL database (``postgresql://…``, libpq multi-host form)."""
 
     async def migrate(self, on_applied: Callable[[str, float], None] | None = None

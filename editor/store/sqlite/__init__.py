@@ -8,11 +8,13 @@ import trio
 
 from editor.store.sqlite.accounts import SqliteAccounts
 from editor.store.sqlite.documents import SqliteDocuments
+from editor.store.sqlite.invitations import SqliteInvitations
 from editor.store.sqlite.oplog import SqliteOpLog
 from editor.store.sqlite.outbox import SqliteOutbox
 
 
-class SqliteStore(SqliteOpLog, SqliteDocuments, SqliteAccounts, SqliteOutbox):
+class SqliteStore(SqliteOpLog, SqliteDocuments, SqliteAccounts, SqliteInvitations,
+                  SqliteOutbox):
     """``Store`` on one SQLite file (``sqlite:///PATH``)."""
 
     def __init__(self, path: Path) -> None:

@@ -92,6 +92,16 @@ CREATE TABLE IF NOT EXISTS outbox (
     key TEXT NOT NULL,
     body TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS invitations (
+    doc_id TEXT NOT NULL REFERENCES documents(id),
+    email_key TEXT NOT NULL,
+    email TEXT NOT NULL,
+    role TEXT NOT NULL CHECK (role IN ('viewer', 'editor', 'owner')),
+    invited_by TEXT NOT NULL REFERENCES users(id),
+    created_at REAL NOT NULL,
+    PRIMARY KEY (doc_id, email_key)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS invitations_by_email ON invitations(email_key);
 """
 # Columns added after the first release; databases made before get them at open.
 ADDED_COLUMNS = {
