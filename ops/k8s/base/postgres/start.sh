@@ -11,10 +11,10 @@
 #
 # Environment: NODE_NAME (this node, also its application_name), PEERS (space-separated
 # HOST:PORT of every node, this one included), BOOTSTRAP_NODE, POSTGRES_PASSWORD,
-# REPLICATION_PASSWORD, EDITOR_DB_PASSWORD (the editor's role), PGDATA.
+# REPLICATION_PASSWORD, APP_DB_PASSWORD (the editor's role), PGDATA.
 set -euo pipefail
 : "${NODE_NAME:?}" "${PEERS:?}" "${BOOTSTRAP_NODE:?}" "${PGDATA:?}"
-: "${POSTGRES_PASSWORD:?}" "${REPLICATION_PASSWORD:?}" "${EDITOR_DB_PASSWORD:?}"
+: "${POSTGRES_PASSWORD:?}" "${REPLICATION_PASSWORD:?}" "${APP_DB_PASSWORD:?}"
 export PATH="$(pg_config --bindir):$PATH"
 
 log() { echo "postgres-start node=$NODE_NAME $*" >&2; }
@@ -66,7 +66,7 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
     echo "host all all all scram-sha-256" >> "$PGDATA/pg_hba.conf"
     pg_ctl -D "$PGDATA" -o "-c listen_addresses=''" -w start
     psql -v ON_ERROR_STOP=1 -U postgres -d postgres \
-      -v repl="$REPLICATION_PASSWORD" -v app="$EDITOR_DB_PASSWORD" <<'SQL'
+      -v repl="$REPLICATION_PASSWORD" -v app="$APP_DB_PASSWORD" <<'SQL'
 CREATE ROLE replicator WITH REPLICATION LOGIN PASSWORD :'repl';
 CREATE ROLE editor WITH LOGIN PASSWORD :'app';
 CREATE DATABASE editor OWNER editor;
