@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from functools import partial
 from pathlib import Path
 
 import trio
@@ -13,17 +14,20 @@ from editor.auth.mail import parse_smtp_url
 from editor.config import POSTGRES_SCHEMES, ConfigError, load, redact_url
 
 
-def startup_banner(http_url: str, ws_url: str, data_dir: Path, smtp_url: str) -> str:
+def startup_banner(http_url: str, ws_url: str, data_dir: Path, smtp_url: str,
+                   metrics_url: str = "") -> str:
     """The one block ``editor serve`` prints once it listens: where everything is."""
     if smtp_url:
         target = parse_smtp_url(smtp_url)
         mail = f"sent through SMTP at {target.host}:{target.port}"
     else:
         mail = f"{data_dir / 'outbox'}  (no EDITOR_SMTP_URL: emails are saved there as .eml)"
-    rows = (("Open in a browser", f"{http_url.rstrip('/')}/"),
+    rows: tuple[tuple[str, str], ...] = (("Open in a browser", f"{http_url.rstrip('/')}/"),
             ("WebSocket", f"{ws_url}  (clients append /v1/docs/{{id}}/ws)"),
             ("Data directory", str(data_dir)),
             ("Mail", mail))
+    if metrics_url:
+        rows += (("Metrics", f"{metrics_url}  (this machine only; EDITOR_METRICS_PORT)"),)
     width = max(len(label) for label, _ in rows) + 2
     lines = [f"editor {__version__} is running", ""]
     lines += [f"  {label + ':':<{width}}{value}" for label, value in rows]
@@ -42,10 +46,25 @@ def _serve(args: argparse.Namespace) -> int:
     async def main() -> None:
         async with trio.open_nursery() as nursery:
             endpoints: Endpoints = await nursery.start(serve, cfg)
-            print(startup_banner(endpoints.http_url, endpoints.ws_url, data_dir, cfg.smtp_url),
-                  flush=True)
+            print(startup_banner(endpoints.http_url, endpoints.ws_url, data_dir, cfg.smtp_url,
+                                 endpoints.metrics_url), flush=True)
 
     trio.run(main)
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from editor.services import SERVICES, run_service, service_spec
+
+    if args.service == "failover":
+        raise ConfigError("the failover service is not part of this build; choose one of: "
+                          + ", ".join(SERVICES))
+    spec = service_spec(args.service)
+    if args.ws_port is not None and not spec.websocket:
+        raise ConfigError(f"--ws-port applies to the collaboration service, not {args.service}")
+    cfg = load(host=args.host, http_port=args.port, ws_port=args.ws_port, data_dir=args.data_dir)
+    logs.configure(cfg.log_level)
+    trio.run(partial(run_service, args.service, cfg))
     return 0
 
 
@@ -108,6 +127,12 @@ def _migrate(args: argparse.Namespace) -> int:
         return 1
 
 
+def _service_summaries() -> dict[str, str]:
+    from editor.services import SERVICES
+
+    return {name: spec.summary for name, spec in SERVICES.items()}
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``editor``."""
     parser = argparse.ArgumentParser(
@@ -117,13 +142,37 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     serve = commands.add_parser(
         "serve", help="run everything in one process on embedded defaults (SQLite, a folder)",
-        description="Run the web page, REST API and WebSocket collaboration in one process.")
+        description="Run the web page, REST API, WebSocket collaboration, the reconciler and"
+        " the archiver in one process.")
     serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="HTTP port (default 8000; 0 picks a free one)")
     serve.add_argument("--ws-port", type=int,
                        help="WebSocket port (default 8001; 0 picks a free one)")
     serve.add_argument("--data-dir", type=Path, help="where the database lives (default ./data)")
+    serve.epilog = ("/metrics is not on the HTTP port: it listens on 127.0.0.1 at"
+                    " EDITOR_METRICS_PORT (default 0: a free port, printed at start).")
     serve.set_defaults(run=_serve)
+    run = commands.add_parser(
+        "run", help="run one service of a distributed deployment",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Run one part of the editor (PROTOCOL.md §6). Every service answers"
+        " /healthz, /readyz and /metrics on its HTTP port; keep that port inside the cluster."
+        " Services share the database (EDITOR_DATABASE_URL) and the event stream"
+        " (EDITOR_KAFKA_BOOTSTRAP; unset, each process has its own in-process stream and the"
+        " workers see nothing of the others' events).",
+        epilog="services:\n" + "\n".join(
+            f"  {name:<14}{spec}" for name, spec in _service_summaries().items()))
+    run.add_argument("service", metavar="SERVICE", help="one of: "
+                     + ", ".join(_service_summaries()))
+    run.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    run.add_argument("--port", type=int, help="HTTP port: the service's routes, /healthz,"
+                     " /readyz and /metrics (default 8000; 0 picks a free one)")
+    run.add_argument("--ws-port", type=int, help="WebSocket port of the collaboration"
+                     " service (default 8001; 0 picks a free one)")
+    run.add_argument("--data-dir", type=Path, help="the SQLite database (when"
+                     " EDITOR_DATABASE_URL is unset), the archive folder and the signing key"
+                     " (default ./data)")
+    run.set_defaults(run=_run)
     migrate = commands.add_parser(
         "migrate", help="apply the database schema (services also do it at start)",
         description="Apply the schema migrations EDITOR_DATABASE_URL lacks, under a lock so"

@@ -1,19 +1,23 @@
-"""The Quart-Trio application: errors, CORS and security headers, and the routes.
+"""The Quart-Trio applications: errors, CORS and security headers, and the routes.
 
 Route handlers live in ``routes_auth``, ``routes_oauth`` and ``routes_docs``, the plumbing
 they share in ``plumbing``; this module wires them with the JSON error shape of
-PROTOCOL.md §4 and serves the web page.
+PROTOCOL.md §4 and serves the web page. ``create_app`` mounts the route groups a process
+serves (all of them for ``editor serve``, one for ``editor run SERVICE``);
+``create_probe_app`` is the health and metrics listener of a process without REST routes,
+and the private metrics listener of ``editor serve``.
 """
 
 from __future__ import annotations
 
 import json
 import math
+from collections.abc import Collection
 from typing import Any
 from urllib.parse import urlsplit
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from quart import Response, request, send_from_directory
+from quart import Response, current_app, request, send_from_directory
 from quart_trio import QuartTrio
 from werkzeug.exceptions import HTTPException
 
@@ -25,9 +29,17 @@ from editor.net.openapi import openapi_json
 from editor.net.plumbing import AUTH_MAX_BODY_BYTES, MAX_BODY_BYTES, Services, limit, services
 from editor.net.routes_auth import auth_routes
 from editor.net.routes_docs import document_routes
+from editor.net.routes_docs import presence as presence_view
 from editor.net.routes_oauth import oauth_routes
+from editor.store import Store
 
 log = logs.get(__name__)
+# Route groups a process can mount: REST /v1/auth/* (with OIDC sign-in), /v1/documents/*,
+# GET /v1/documents/{id}/presence alone, GET /v1/config, and the web page with its assets.
+AUTH_ROUTES, DOCUMENT_ROUTES, PRESENCE_ROUTES = "auth", "documents", "presence"
+CONFIG_ROUTES, PAGE_ROUTES = "config", "pages"
+ALL_ROUTES = frozenset({AUTH_ROUTES, DOCUMENT_ROUTES, PRESENCE_ROUTES, CONFIG_ROUTES,
+                        PAGE_ROUTES})
 WILDCARD_HOSTS = ("0.0.0.0", "::", "")
 CORS_EXPOSED_HEADERS = "Retry-After, Location"
 SECURITY_HEADERS = {
@@ -72,15 +84,25 @@ def cors_preflight(allowed: tuple[str, ...]) -> Response:
     return response
 
 
-def create_app(svc: Services) -> QuartTrio:
-    """The REST API, health, config, metrics and the web page."""
+def create_app(svc: Services, *, routes: Collection[str] = ALL_ROUTES,
+               metrics_route: bool = False) -> QuartTrio:
+    """The REST API's ``routes`` groups, health, and ``/metrics`` if ``metrics_route``."""
+    unknown = set(routes) - ALL_ROUTES
+    if unknown:
+        raise ValueError(f"unknown route groups: {', '.join(sorted(unknown))}")
     app = QuartTrio(__name__, static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.services = svc  # type: ignore[attr-defined]
-    app.register_blueprint(auth_routes)
-    app.register_blueprint(document_routes)
-    app.register_blueprint(oauth_routes)
+    if AUTH_ROUTES in routes:
+        app.register_blueprint(auth_routes)
+        app.register_blueprint(oauth_routes)
+    if DOCUMENT_ROUTES in routes:
+        app.register_blueprint(document_routes)  # presence included
+    elif PRESENCE_ROUTES in routes:
+        app.add_url_rule("/v1/documents/<doc_id>/presence", view_func=presence_view)
     app.add_url_rule("/openapi.json", view_func=openapi_json)
+    _add_handlers(app)
+    _add_probes(app, metrics_route=metrics_route)
 
     @app.before_request
     async def guard() -> Response | None:
@@ -108,6 +130,39 @@ def create_app(svc: Services) -> QuartTrio:
         metrics.HTTP_REQUESTS.labels(request.method, str(response.status_code)).inc()
         return response
 
+    if CONFIG_ROUTES in routes:
+        @app.get("/v1/config")
+        async def config() -> dict[str, str]:
+            return {"ws_url": client_ws_url(services(), request.host), "version": __version__}
+
+    if PAGE_ROUTES in routes:
+        _add_pages(app)
+    return app
+
+
+def create_probe_app(store: Store) -> QuartTrio:
+    """``/healthz``, ``/readyz`` (``store`` answers) and ``/metrics``, nothing else."""
+    app = QuartTrio(__name__, static_folder=None)
+    app.probed_store = store  # type: ignore[attr-defined]
+    _add_handlers(app)
+    _add_probes(app, metrics_route=True)
+
+    @app.after_request
+    async def decorate(response: Response) -> Response:
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
+
+    return app
+
+
+def _probed_store() -> Store:
+    app = current_app
+    store = getattr(app, "probed_store", None)
+    return store if store is not None else services().store
+
+
+def _add_handlers(app: QuartTrio) -> None:
     @app.errorhandler(EditorError)
     async def editor_error(exc: EditorError) -> tuple[dict[str, Any], int, dict[str, str]]:
         headers = {}
@@ -129,6 +184,8 @@ def create_app(svc: Services) -> QuartTrio:
         log.exception("request failed", extra={"path": request.path})
         return {"error": {"code": "internal", "message": "internal server error"}}, 500
 
+
+def _add_probes(app: QuartTrio, *, metrics_route: bool) -> None:
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
@@ -136,19 +193,18 @@ def create_app(svc: Services) -> QuartTrio:
     @app.get("/readyz")
     async def readyz() -> tuple[dict[str, str], int]:
         try:
-            await services().store.ping()
+            await _probed_store().ping()
         except Exception as exc:
             return {"status": "unavailable", "reason": str(exc)}, 503
         return {"status": "ready"}, 200
 
-    @app.get("/v1/config")
-    async def config() -> dict[str, str]:
-        return {"ws_url": client_ws_url(services(), request.host), "version": __version__}
+    if metrics_route:
+        @app.get("/metrics")
+        async def metrics_text() -> Response:
+            return Response(generate_latest(), content_type=CONTENT_TYPE_LATEST)
 
-    @app.get("/metrics")
-    async def metrics_text() -> Response:
-        return Response(generate_latest(), content_type=CONTENT_TYPE_LATEST)
 
+def _add_pages(app: QuartTrio) -> None:
     @app.get("/static/<path:name>")
     async def static_file(name: str) -> Response:
         return await send_from_directory(webassets.dist_dir(), name)
@@ -166,5 +222,3 @@ def create_app(svc: Services) -> QuartTrio:
         # Asset URLs carry a content hash; only the page itself must never be stale.
         response.headers["Cache-Control"] = "no-cache"
         return response
-
-    return app

@@ -2,7 +2,8 @@
 
 Limits come from the modules that enforce them. ``tests/net/test_openapi.py`` checks that the
 document names exactly the routes of the app and fuzzes a running server against it: no
-5xx, and every answer has a documented status, content type, headers and body.
+5xx, and every answer has a documented status, content type, headers and body. ``/metrics``
+is not part of it: it is served on the private metrics listener, never on this one.
 """
 
 from __future__ import annotations
@@ -319,9 +320,6 @@ def _service_paths() -> dict[str, dict[str, Schema]]:
                 "ws_url": {"type": "string", "description": "ws://host:port or wss://host;"
                                                            " append /v1/docs/{id}/ws"},
                 "version": status}), "the client configuration")}, public=True)},
-        "/metrics": {"get": _operation("/metrics", "Prometheus metrics", {
-            "200": {"description": "the text exposition format",
-                    "content": {"text/plain": {"schema": {"type": "string"}}}}}, public=True)},
         "/openapi.json": {"get": _operation("/openapi.json", "This document", {
             "200": _json({"type": "object"}, "OpenAPI 3.1")}, public=True)},
     }

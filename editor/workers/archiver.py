@@ -54,7 +54,7 @@ class Archiver:
     """The storage worker's logic; run it with ``loop.run_worker``."""
 
     group = STORAGE_GROUP
-    topics = (COLLABORATION_EVENTS,)
+    topics: tuple[str, ...] = (COLLABORATION_EVENTS,)
 
     def __init__(self, oplog: OpLog, archive: Archive, sink: EventSink, *, every_ops: int,
                  idle_s: float, max_waiting_events: int = 100_000,

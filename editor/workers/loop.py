@@ -15,14 +15,14 @@ import random
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import NoReturn, Protocol
+from typing import Protocol
 
 import trio
 from prometheus_client import Counter
 
 from editor import logs
 from editor.archive import ArchiveUnavailable
-from editor.events.base import Delivery, EventSource, EventsUnavailable
+from editor.events.base import Delivery, EventConsumer, EventSource, EventsUnavailable
 from editor.store.records import Unavailable
 
 log = logs.get(__name__)
@@ -145,33 +145,49 @@ class Worker(Protocol):
         """Do what is due; raises a ``TRANSIENT_ERRORS`` member to be retried later."""
 
 
-async def run_worker(worker: Worker, source: EventSource, *, fetch_max_events: int = 500,
-                     max_backoff_s: float = 30.0,
-                     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
-                     ) -> NoReturn:
-    """Consume forever: fetch, take, work, commit what is done; back off while anything
-    the worker needs is unavailable. Start it with ``nursery.start``."""
+async def run_worker(worker: Worker, source: EventSource, *, stop: trio.Event | None = None,
+                     fetch_max_events: int = 500, max_backoff_s: float = 30.0,
+                     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+    """Consume until ``stop`` (forever without one): fetch, take, work, commit what is done;
+    back off while anything the worker needs is unavailable. Once ``stop`` is set, do
+    everything still pending as if every timer had run out, commit, and return (callers
+    bound that with a deadline). Start it with ``nursery.start``."""
+    stopping = stop if stop is not None else trio.Event()
     backoff = Backoff(max_backoff_s)
-    async with source.consume(worker.group, worker.topics) as consumer:
+    async with source.consume(worker.group, worker.topics) as consumer, \
+            trio.open_nursery() as nursery:
+        fetching = trio.CancelScope()
+
+        async def interrupt_fetch_on_stop() -> None:
+            await stopping.wait()
+            fetching.cancel()
+
+        nursery.start_soon(interrupt_fetch_on_stop)
         log.info("worker started", extra={"group": worker.group,
                                           "topics": ",".join(worker.topics)})
         task_status.started()
         while True:
             try:
+                if stopping.is_set():
+                    await _flush(worker, consumer)
+                    log.info("worker stopped", extra={"group": worker.group})
+                    nursery.cancel_scope.cancel()
+                    return
                 wait_s = worker.seconds_until_due(trio.current_time())
                 # Fetch only with nothing due: a worker that cannot do its work (the archive
                 # is down) stops taking events instead of buffering without bound.
                 if wait_s > 0:
-                    with trio.move_on_after(min(wait_s, _MAX_FETCH_WAIT_S)):
+                    fetching = trio.CancelScope(
+                        deadline=trio.current_time() + min(wait_s, _MAX_FETCH_WAIT_S))
+                    if stopping.is_set():
+                        fetching.cancel()
+                    with fetching:
                         deliveries = await consumer.fetch(fetch_max_events)
                         worker.take(deliveries, trio.current_time())
                 else:
                     await trio.lowlevel.checkpoint()
                 await worker.work(trio.current_time())
-                ready = worker.book.committable()
-                if ready:
-                    await consumer.commit(ready)
-                    worker.book.committed(ready)
+                await _commit(worker, consumer)
             except TRANSIENT_ERRORS as exc:
                 WORKER_PAUSES.labels(worker.group).inc()
                 delay_s = backoff.next_delay_s()
@@ -184,3 +200,16 @@ async def run_worker(worker: Worker, source: EventSource, *, fetch_max_events: i
                 log.info("worker resumed", extra={"group": worker.group,
                                                   "failures": backoff.failures})
                 backoff.failures = 0
+
+
+async def _commit(worker: Worker, consumer: EventConsumer) -> None:
+    ready = worker.book.committable()
+    if ready:
+        await consumer.commit(ready)
+        worker.book.committed(ready)
+
+
+async def _flush(worker: Worker, consumer: EventConsumer) -> None:
+    """Everything pending now, as if every document had gone idle, then commit it."""
+    await worker.work(math.inf)
+    await _commit(worker, consumer)

@@ -59,7 +59,7 @@ class Reconciler:
     """The reconciliation worker's logic; run it with ``loop.run_worker``."""
 
     group = RECONCILIATION_GROUP
-    topics = (COLLABORATION_EVENTS,)
+    topics: tuple[str, ...] = (COLLABORATION_EVENTS,)
 
     def __init__(self, oplog: OpLog, cache: SnapshotCache, *, snapshot_every_ops: int,
                  idle_s: float, gap_wait_s: float = 1.0, max_waiting_events: int = 100_000
