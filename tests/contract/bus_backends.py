@@ -33,7 +33,7 @@ BUS_BACKENDS = ["memory", "redis", "redis-cluster"]
 QUEUE_SIZE = 8  # each subscription's bound: the tests overflow it on purpose
 # A Redis round trip is real I/O: the mock clock must not jump while one is in flight, only
 # once every task has been idle this long (a test's mock sleeps then cost this in real time).
-REDIS_AUTOJUMP_THRESHOLD_S = 0.1
+REDIS_AUTOJUMP_THRESHOLD_S = 0.2
 
 
 @dataclass(frozen=True)

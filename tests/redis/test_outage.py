@@ -11,7 +11,7 @@ import pytest
 import trio
 from prometheus_client import REGISTRY
 
-from editor.bus import BusMessage, BusUnavailable, LeaveMessage
+from editor.bus import BusMessage, BusUnavailable, LeaveMessage, PresenceEntry
 from editor.bus.redis import RedisBackends, opened_redis
 from editor.store.records import Snapshot
 from tests.support.redis import RedisServer
@@ -58,6 +58,9 @@ async def assert_degraded(backends: RedisBackends) -> None:
         for _ in range(int(BURST)):
             assert await backends.limiter.take("k", RATE_PER_S, BURST) == 0.0
         assert await backends.limiter.take("k", RATE_PER_S, BURST) > 0.0  # local, still limits
+        await backends.presence.put("d", PresenceEntry("c1", {"id": "u1", "name": "A"}, 0, 0, 1),
+                                    10)
+        assert [e.client_id for e in await backends.presence.list("d")] == ["c1"]  # this replica's
     assert redis_up() == 0
 
 

@@ -68,7 +68,7 @@ class Subscriber:
                         self._end(session)
                         await session.close()
             except Exception as exc:  # a reader's RedisDown, inside the nursery's group
-                self._link.health.mark_down(exc)
+                self._link.health.mark_down(_first_leaf(exc))
             task_status.started()
             task_status = trio.TASK_STATUS_IGNORED
             await trio.sleep(backoff_s)
@@ -150,6 +150,12 @@ class Subscriber:
             elif channel in self._wanted:
                 # The server dropped it: its slot moved to another master. Start over.
                 raise RedisDown(f"redis dropped the subscription of {channel!r}")
+
+
+def _first_leaf(exc: BaseException) -> BaseException:
+    while isinstance(exc, BaseExceptionGroup):
+        exc = exc.exceptions[0]
+    return exc
 
 
 class _Session:
