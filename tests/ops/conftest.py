@@ -16,6 +16,10 @@ ROOT = Path(__file__).resolve().parents[2]
 OPS = ROOT / "ops"
 K8S = OPS / "k8s"
 OVERLAYS = ("dev", "prod")
+PROTOCOL = ROOT.parent / "shared" / "PROTOCOL.md"
+# `editor run SERVICE` of PROTOCOL.md §6
+SERVICES = ("auth", "documents", "collaboration", "presence", "reconciler", "archiver",
+            "failover")
 
 
 def tool(name: str) -> str:

@@ -11,14 +11,11 @@ from collections.abc import Iterator
 import pytest
 
 from editor.config import Config
-from tests.ops.conftest import OVERLAYS, ROOT
+from tests.ops.conftest import OVERLAYS, PROTOCOL, ROOT, SERVICES
 from tests.ops.kustomize import Obj, containers, pod_spec
 
-SERVICES = ("auth", "documents", "collaboration", "presence", "reconciler", "archiver",
-            "failover")  # PROTOCOL.md §6
 STATELESS = ("auth", "documents", "collaboration", "presence")  # autoscaled
 STATEFUL = {"postgres": 3, "redis": 6, "kafka": 3, "minio": 1}
-PROTOCOL = ROOT.parent / "shared" / "PROTOCOL.md"
 
 
 @pytest.fixture(params=OVERLAYS)
@@ -165,7 +162,7 @@ def test_secrets_are_generated_or_referenced_never_written(
     # prod holds no Secret at all: the operator creates them (docs/operations.md lists keys)
     assert not list(of_kind(rendered["prod"], "Secret"))
     operations = (ROOT / "docs" / "operations.md").read_text()
-    for name, secret_key in referenced:
+    for _name, secret_key in referenced:
         assert f"`{secret_key}`" in operations, f"docs/operations.md does not list {secret_key}"
     # dev generates them from files that make-secrets.sh writes and git ignores
     generated = {(s["metadata"]["name"], k) for s in of_kind(rendered["dev"], "Secret")
