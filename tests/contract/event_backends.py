@@ -8,6 +8,7 @@ by the name without the suffix, so a test's argument does not shadow the import)
 
 from __future__ import annotations
 
+import math
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -15,14 +16,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+import trio
+import trio.testing
 
 from editor.archive import Archive, LocalArchive
 from editor.events import COLLABORATION_EVENTS, DOCUMENT_EVENTS, EventSink, EventSource
+from editor.events.kafka import opened_kafka
 from editor.events.memory import MemoryEventStream
+from tests.support.kafka import TEST_HEARTBEAT_INTERVAL_MS, TEST_SESSION_TIMEOUT_MS, running_broker
 
-EVENT_BACKENDS = ["memory"]
+EVENT_BACKENDS = ["memory", "kafka"]
 ARCHIVE_BACKENDS = ["local"]
 RETAINED_EVENTS = 16  # per partition, in the retention test's stream
+KAFKA_PARTITIONS = 4
+# A broker answers in real time: on a test's virtual clock, Kafka gets one that runs this
+# many times faster than real time instead of jumping past the broker's answers.
+KAFKA_VIRTUAL_RATE = 8.0
+KAFKA_REQUEST_TIMEOUT_MS = 60_000  # virtual: a group join takes ~1 s of real time
 
 
 @dataclass(frozen=True)
@@ -48,8 +58,25 @@ async def open_memory_stream(retained: int | None) -> AsyncIterator[StreamUnderT
     yield StreamUnderTest(stream, stream, COLLABORATION_EVENTS, DOCUMENT_EVENTS, retained)
 
 
+@asynccontextmanager
+async def open_kafka_stream(retained: int | None) -> AsyncIterator[StreamUnderTest]:
+    """A private Tansu broker for each test; Kafka bounds retention by time, not count."""
+    clock = trio.lowlevel.current_clock()
+    if isinstance(clock, trio.testing.MockClock):
+        clock.autojump_threshold = math.inf
+        clock.rate = KAFKA_VIRTUAL_RATE
+    with running_broker() as broker:
+        async with opened_kafka(
+                broker.bootstrap, partitions=KAFKA_PARTITIONS, replication_factor=1,
+                client_id="contract", session_timeout_ms=TEST_SESSION_TIMEOUT_MS,
+                heartbeat_interval_ms=TEST_HEARTBEAT_INTERVAL_MS,
+                request_timeout_ms=KAFKA_REQUEST_TIMEOUT_MS) as stream:
+            yield StreamUnderTest(stream, stream, COLLABORATION_EVENTS, DOCUMENT_EVENTS, None)
+
+
 _EVENT_OPENERS: dict[str, Callable[[int | None], AbstractAsyncContextManager[StreamUnderTest]]] = {
     "memory": open_memory_stream,
+    "kafka": open_kafka_stream,
 }
 
 
