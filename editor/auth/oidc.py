@@ -27,11 +27,18 @@ import jwt
 import trio
 
 from editor import logs, metrics
-from editor.auth.service import EMAIL, MAX_NAME_CHARS, AuthService, TokenPair
+from editor.auth.emails import InvalidEmail, normalize_email
+from editor.auth.service import (
+    MAX_NAME_CHARS,
+    AccountStore,
+    AuthService,
+    TokenPair,
+    accept_invitations,
+)
 from editor.config_values import GOOGLE_ISSUER, Provider
 from editor.config_values import parse_providers as parse_providers  # serve.py uses it here
 from editor.errors import BadRequest, NotFound
-from editor.store import Accounts, DuplicateEmail, User
+from editor.store import DuplicateEmail, User
 
 log = logs.get(__name__)
 FLOW_TTL_S = 600
@@ -135,7 +142,7 @@ class Identity:
 class OidcSignIn:
     """Starts and finishes sign-ins; discovery documents and JWKS are fetched once, lazily."""
 
-    def __init__(self, providers: Mapping[str, Provider], store: Accounts, auth: AuthService,
+    def __init__(self, providers: Mapping[str, Provider], store: AccountStore, auth: AuthService,
                  cookie: FlowCookie, *, clock: Callable[[], float] = time.time) -> None:
         self.providers = dict(providers)
         self.store = store
@@ -253,10 +260,11 @@ class OidcSignIn:
         if not hmac.compare_digest(str(claims.get("nonce", "")).encode(errors="replace"),
                                    nonce.encode()):
             raise self._broken(provider, "its id_token carries another sign-in's nonce")
-        email = claims.get("email")
-        if not isinstance(email, str) or not EMAIL.fullmatch(email) or not email.isprintable():
+        try:
+            email = normalize_email(claims.get("email") or "")
+        except (InvalidEmail, TypeError):
             raise SignInFailed(f"{provider.name} did not share a usable email address;"
-                               " allow access to your email and try again")
+                               " allow access to your email and try again") from None
         if claims.get("email_verified") is not True:
             raise SignInFailed(f"{provider.name} has not verified {email}; verify it there"
                                " first")
@@ -326,7 +334,7 @@ def _find_key(keys: list[dict[str, Any]], kid: object) -> dict[str, Any] | None:
     return next((key for key in keys if key.get("kid") == kid), None)
 
 
-async def link_account(store: Accounts, identity: Identity) -> User:
+async def link_account(store: AccountStore, identity: Identity) -> User:
     """The account of the identity: linked before, else by email, else new (PROTOCOL.md §4)."""
     user = await store.user_by_identity(identity.issuer, identity.subject)
     if user is not None:
@@ -345,4 +353,6 @@ async def link_account(store: Accounts, identity: Identity) -> User:
         # must not keep opening what is now the issuer-verified owner's account.
         await store.verify_email(user.id, clear_password=True)
     await store.link_identity(identity.issuer, identity.subject, user.id)
+    # The issuer verified the address: documents shared with it are the user's now.
+    await accept_invitations(store, user.id, identity.email)
     return user

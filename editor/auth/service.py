@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import hashlib
-import re
 import secrets
 import smtplib
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from editor import logs, metrics
+from editor.auth.emails import InvalidEmail, normalize_email
 from editor.auth.mail import Mail, Mailer
 from editor.auth.passwords import (
     MIN_PASSWORD_CHARS,
@@ -21,9 +22,9 @@ from editor.auth.passwords import (
 from editor.auth.tokens import TokenIssuer
 from editor.errors import BadRequest, Conflict, Forbidden, Unauthorized
 from editor.store import Accounts, DuplicateEmail, InvalidRefresh, User
+from editor.store.protocols import Invitations
 
 log = logs.get(__name__)
-EMAIL = re.compile(r"[^@\s\x00-\x1f]{1,64}@[^@\s\x00-\x1f]{1,255}\.[^@\s\x00-\x1f]{1,63}")
 MAX_NAME_CHARS = 200
 MAX_PASSWORD_CHARS = 1024
 
@@ -57,10 +58,22 @@ def verification_mail(user: User, link: str, ttl_s: int) -> Mail:
         f"account, you can ignore this message.\n"))
 
 
+class AccountStore(Accounts, Invitations, Protocol):
+    """What accounts need of the store: users, and the invitations their email settles."""
+
+
+async def accept_invitations(store: Invitations, user_id: str, email: str) -> None:
+    """Give a user whose ``email`` is proven the roles it was invited to (idempotent)."""
+    granted = await store.accept_invitations(user_id, email)
+    if granted:
+        log.info("invitations accepted", extra={
+            "user_id": user_id, "documents": ",".join(doc_id for doc_id, _ in granted)})
+
+
 class AuthService:
     """The account rules of PROTOCOL.md §4, on top of the store and the token issuer."""
 
-    def __init__(self, store: Accounts, tokens: TokenIssuer, mailer: Mailer, *,
+    def __init__(self, store: AccountStore, tokens: TokenIssuer, mailer: Mailer, *,
                  refresh_ttl_s: int, email_token_ttl_s: int, require_verified_email: bool,
                  public_url: str, clock: Callable[[], float] = time.time) -> None:
         self.store = store
@@ -76,10 +89,10 @@ class AuthService:
     @metrics.counted("register")
     async def register(self, email: str, password: str, name: str) -> User:
         """Create an account; emails are unique case-insensitively."""
-        email = email.strip()
-        # isprintable: DEL, zero-width and bidi controls would make look-alike accounts.
-        if not EMAIL.fullmatch(email) or not email.isprintable():
-            raise BadRequest("'email' is not a valid email address", code="validation")
+        try:
+            email = normalize_email(email)
+        except InvalidEmail:
+            raise BadRequest("'email' is not a valid email address", code="validation") from None
         if not MIN_PASSWORD_CHARS <= len(password) <= MAX_PASSWORD_CHARS:
             raise BadRequest(f"'password' must have {MIN_PASSWORD_CHARS} to"
                              f" {MAX_PASSWORD_CHARS} characters", code="validation")
@@ -127,17 +140,25 @@ class AuthService:
         if user is None:
             raise BadRequest("the verification link is invalid, used or expired;"
                              " sign in and ask for a new one", code="invalid_token")
+        # The link proves the address: documents shared with it before it had an account
+        # become the user's now, never at registration (anyone can type any address).
+        await accept_invitations(self.store, user.id, user.email)
         return user
 
     @metrics.counted("login")
     async def login(self, email: str, password: str) -> TokenPair:
         """Check the password (same cost whether or not the email exists) and issue tokens."""
-        user = await self.store.user_by_email(email.strip())
+        try:
+            user = await self.store.user_by_email(normalize_email(email))
+        except InvalidEmail:
+            user = None
         if not await verify_password_off_loop(
                 user.password_hash if user else None, password) or user is None:
             raise Unauthorized("wrong email or password", code="invalid_credentials")
         if self.require_verified_email and not user.email_verified:
             raise Forbidden("verify your email address first", code="email_not_verified")
+        if user.email_verified:  # invitations sent since (or left by an interrupted verify)
+            await accept_invitations(self.store, user.id, user.email)
         return await self._issue(user.id, uuid.uuid4().hex, sign_in=True)
 
     async def sign_in(self, user_id: str) -> TokenPair:
