@@ -20,13 +20,15 @@ import trio
 import trio.testing
 
 from editor.archive import Archive, LocalArchive
+from editor.archive.s3 import opened_s3_archive
 from editor.events import COLLABORATION_EVENTS, DOCUMENT_EVENTS, EventSink, EventSource
 from editor.events.kafka import opened_kafka
 from editor.events.memory import MemoryEventStream
+from tests.support import s3
 from tests.support.kafka import TEST_HEARTBEAT_INTERVAL_MS, TEST_SESSION_TIMEOUT_MS, running_broker
 
 EVENT_BACKENDS = ["memory", "kafka"]
-ARCHIVE_BACKENDS = ["local"]
+ARCHIVE_BACKENDS = ["local", "s3"]
 RETAINED_EVENTS = 16  # per partition, in the retention test's stream
 KAFKA_PARTITIONS = 4
 # A broker answers in real time: on a test's virtual clock, Kafka gets one that runs this
@@ -106,13 +108,26 @@ class ArchiveUnderTest:
 
 
 @asynccontextmanager
-async def open_local_archive(tmp_path: Path) -> AsyncIterator[ArchiveUnderTest]:
+async def open_local_archive(session: pytest.Session, tmp_path: Path
+                             ) -> AsyncIterator[ArchiveUnderTest]:
     """The embedded archive in a folder of its own, inside a folder that must stay empty."""
     yield ArchiveUnderTest(LocalArchive(tmp_path / "data" / "archive"), tmp_path / "data")
 
 
-_ARCHIVE_OPENERS: dict[str, Callable[[Path], AbstractAsyncContextManager[ArchiveUnderTest]]] = {
+@asynccontextmanager
+async def open_s3_archive(session: pytest.Session, tmp_path: Path
+                          ) -> AsyncIterator[ArchiveUnderTest]:
+    """A bucket of its own on the session's moto server."""
+    server = await trio.to_thread.run_sync(s3.session_moto, session)
+    async with opened_s3_archive(server.endpoint, s3.ACCESS_KEY, s3.SECRET_KEY,
+                                 s3.fresh_bucket(), s3.REGION) as archive:
+        yield ArchiveUnderTest(archive, None)
+
+
+_ARCHIVE_OPENERS: dict[
+    str, Callable[[pytest.Session, Path], AbstractAsyncContextManager[ArchiveUnderTest]]] = {
     "local": open_local_archive,
+    "s3": open_s3_archive,
 }
 
 
@@ -120,5 +135,5 @@ _ARCHIVE_OPENERS: dict[str, Callable[[Path], AbstractAsyncContextManager[Archive
 async def archive_backend_fixture(request: pytest.FixtureRequest,
                           tmp_path: Path) -> AsyncIterator[ArchiveUnderTest]:
     """Each archive backend in turn, empty."""
-    async with _ARCHIVE_OPENERS[request.param](tmp_path) as opened:
+    async with _ARCHIVE_OPENERS[request.param](request.session, tmp_path) as opened:
         yield opened
