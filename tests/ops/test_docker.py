@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from editor.config import check_postgres_url
 from tests.ops.conftest import OPS, SERVICES, tool
 
 DOCKERFILE = OPS / "docker" / "Dockerfile"
@@ -110,6 +111,7 @@ def test_compose_runs_the_whole_distributed_stack(compose: dict) -> None:
         assert services[name]["depends_on"]["migrate"]["condition"] == \
             "service_completed_successfully"
     assert services["migrate"]["command"] == ["migrate"]
+    check_postgres_url(services["auth"]["environment"]["EDITOR_DATABASE_URL"])
 
 
 def test_compose_prometheus_loads_the_alert_rules(compose: dict) -> None:
