@@ -18,6 +18,7 @@ from editor import aio, logs
 from editor.events.base import EventsUnavailable
 from editor.events.kafka.bootstrap import bootstrap_servers, check_kafka_bootstrap
 from editor.events.kafka.client import KafkaBridge, KafkaSettings
+from editor.events.kafka.consumer import KafkaGroupConsumer
 from editor.events.kafka.metrics import CONSUMER_LAG, EVENTS_CONSUMED, EVENTS_PRODUCED
 from editor.events.kafka.stream import KafkaEventStream
 
@@ -102,5 +103,5 @@ def _sole(group: BaseExceptionGroup[BaseException]) -> BaseException | None:
 
 __all__ = [
     "CONSUMER_LAG", "EVENTS_CONSUMED", "EVENTS_PRODUCED", "KafkaEventStream",
-    "check_kafka_bootstrap", "opened_kafka",
+    "KafkaGroupConsumer", "check_kafka_bootstrap", "opened_kafka",
 ]
