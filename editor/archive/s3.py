@@ -154,7 +154,7 @@ async def opened_s3_archive(endpoint: str, access_key: str, secret_key: str, buc
     created when missing; an unreachable store is logged, not fatal (puts retry later)."""
     check_s3_endpoint(endpoint)
     try:
-        check_bucket_name(bucket)
+        check_bucket_name(bucket, strict=True)
     except ValueError as exc:
         raise ConfigError(f"EDITOR_S3_BUCKET={bucket!r}: {exc}") from None
     parts = urlsplit(endpoint)
