@@ -8,7 +8,7 @@ import time
 import pytest
 import trio
 
-from editor.events import DOCUMENT_EVENTS, Event, EventsUnavailable
+from editor.events import DOCUMENT_EVENTS, Delivery, Event, EventsUnavailable
 from editor.events.shapes import document_changed
 from tests.kafka.conftest import REQUEST_TIMEOUT_MS, open_stream
 from tests.support.kafka import TansuBroker
@@ -59,7 +59,7 @@ async def test_publishing_resumes_on_a_broker_that_came_back_empty(
                 except EventsUnavailable:
                     await trio.sleep(0.2)  # the relay's backoff, shortened
         async with stream.consume("after-restart", [DOCUMENT_EVENTS]) as consumer:
-            got = []
+            got: list[Delivery] = []
             with trio.fail_after(OUTAGE_BOUND_S):
                 while len(got) < len(retried):
                     got += await consumer.fetch(10)
