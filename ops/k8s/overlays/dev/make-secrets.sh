@@ -9,7 +9,7 @@ if [ -e editor-secrets.env ] && [ -e infra-secrets.env ] && [ "${1:-}" != --forc
 fi
 secret() { head -c 24 /dev/urandom | base64 | tr -d '/+=\n'; }
 pg_password=$(secret)
-minio_user=editor-$(secret | head -c 8)
+minio_user=$(secret) && minio_user=editor-${minio_user:0:8}
 minio_password=$(secret)
 hosts=postgres-0.postgres-headless:5432,postgres-1.postgres-headless:5432,postgres-2.postgres-headless:5432
 umask 077
