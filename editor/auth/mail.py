@@ -128,3 +128,26 @@ def mailer_for(smtp_url: str, sender: str, data_dir: Path) -> Mailer:
     if smtp_url:
         return SmtpMailer(parse_smtp_url(smtp_url), sender)
     return OutboxMailer(data_dir / "outbox", sender)
+
+
+def share_mail(to: str, inviter: str, title: str, link: str) -> Mail:
+    """The message to someone with an account: a document was shared with them."""
+    return Mail(to, "A document was shared with you", (
+        f"Hello,\n\n"
+        f"{inviter} gave you access to the document\n\n"
+        f"  \u201c{title}\u201d\n\n"
+        f"Open it here:\n\n"
+        f"  {link}\n"))
+
+
+def invitation_mail(to: str, inviter: str, title: str, link: str) -> Mail:
+    """The message to an address without an account: an invitation to a document."""
+    return Mail(to, "You are invited to a document", (
+        f"Hello,\n\n"
+        f"{inviter} invited you to the document\n\n"
+        f"  \u201c{title}\u201d\n\n"
+        f"To open it, create an account with this email address (or sign in with a\n"
+        f"provider that knows it) here:\n\n"
+        f"  {link}\n\n"
+        f"The document appears in your list once your email address is confirmed. If you\n"
+        f"did not expect this message, you can ignore it.\n"))

@@ -72,8 +72,14 @@ _SCHEMAS: dict[str, Schema] = {
         "items": {"type": "array", "items": _ref("DocumentMeta"), "maxItems": MAX_PAGE},
         "next_cursor": {"type": ["string", "null"],
                         "description": "pass as `cursor` for the next page; null on the last"}}),
-    "Member": _object({"user_id": {"type": "string"}, "email": {"type": "string"},
-                       "name": {"type": "string"}, "role": _ROLE}),
+    "Member": _object({
+        "user_id": {"type": ["string", "null"], "description": "null for an invitation"},
+        "email": {"type": "string"},
+        "name": {"type": "string", "description": "empty for an invitation"}, "role": _ROLE,
+        "pending": {"type": "boolean", "description": "an invitation to an address without"
+                    " an account yet (listed to the owner only)"}}),
+    "Share": _object({"email": {"type": "string", "description": "in canonical form"},
+                      "role": _ROLE}),
     "PublicUser": _object({"id": {"type": "string"}, "name": {"type": "string"}}),
     "Presence": _object({
         "client_id": _CLIENT_ID, "user": _ref("PublicUser"),
@@ -139,7 +145,8 @@ def _query(name: str, schema: Schema, description: str) -> Schema:
 
 
 _DOC_ID = _path("doc_id", {"type": "string"}, "a document id")
-_EMAIL = _path("email", {"type": "string"}, "the member's email, case-insensitive")
+_EMAIL = _path("email", {"type": "string"}, "an email address, case-insensitive"
+                " (NFKC, IDNA: look-alikes are the same address)")
 _PROVIDER = _path("provider", {"type": "string"}, "a name from /v1/auth/oauth/providers")
 _REDIRECT = {"description": "redirect", "headers": {
     "Location": {"required": True, "schema": {"type": "string"}}}}
@@ -264,19 +271,24 @@ def _document_paths() -> dict[str, dict[str, Schema]]:
                 "204": {"description": "deleted"}, "403": forbidden, "404": _error(_NO_DOC)},
                 parameters=(_DOC_ID,)),
         },
-        docs + "/members": {"get": _operation(docs + "/members", "Everyone with a role", {
-            "200": _json({"type": "array", "items": _ref("Member")}, "the members"),
-            "404": _error(_NO_DOC)}, parameters=(_DOC_ID,))},
+        docs + "/members": {"get": _operation(
+            docs + "/members", "Everyone with a role; the owner also sees invitations", {
+                "200": _json({"type": "array", "items": _ref("Member")}, "the members"),
+                "404": _error(_NO_DOC)}, parameters=(_DOC_ID,))},
         members: {
-            "put": _operation(members, "Give a user a role (owner)", {
-                "200": _json(_ref("Member"), "the member"),
-                "400": _error(_BAD_BODY + "; the owner's role cannot change"),
-                "403": forbidden, "404": _error(_NO_DOC + "; or no user with this email")},
+            "put": _operation(
+                members, "Share (owner): a role for the address's account, else an"
+                " invitation; the same answer either way, and a mail either way", {
+                    "200": _json(_ref("Share"), "shared or invited"),
+                    "400": _error(_BAD_BODY + "; not an email address; the owner's role"
+                                  " cannot change"),
+                    "403": forbidden, "404": _error(_NO_DOC)},
                 parameters=(_DOC_ID, _EMAIL), body=role),
-            "delete": _operation(members, "Take a user's role away (owner)", {
+            "delete": _operation(members, "Take a role away or withdraw an invitation (owner)", {
                 "204": {"description": "removed"},
-                "400": _error("`validation`: the owner cannot be removed"), "403": forbidden,
-                "404": _error(_NO_DOC + "; or this user has no role")},
+                "400": _error("`validation`: not an email address; the owner cannot be"
+                              " removed"), "403": forbidden,
+                "404": _error(_NO_DOC + "; or the address has no role and no invitation")},
                 parameters=(_DOC_ID, _EMAIL)),
         },
         docs + "/ops": {"get": _operation(docs + "/ops", "Committed ops, `from` to `to`", {

@@ -1,4 +1,5 @@
-"""REST routes of ``/v1/documents``: create, list, get, rename, delete, members."""
+"""REST routes of ``/v1/documents``: create, list, get, rename, delete, history, presence;
+members in ``routes_members``, mounted here."""
 
 from __future__ import annotations
 
@@ -8,14 +9,17 @@ from typing import Any
 from quart import Blueprint, request
 
 from editor import ot
-from editor.errors import BadRequest, Forbidden, InvalidOpError, NotFound, TooLargeError
+from editor.errors import BadRequest, InvalidOpError, NotFound, TooLargeError
 from editor.events.shapes import rfc3339
+from editor.net.access import document_with_role, require
 from editor.net.plumbing import current_user, is_unicode, json_body, services, string_field
+from editor.net.routes_members import member_routes
 from editor.net.wire import op_frame
-from editor.store import ROLES, DocumentMeta, User
+from editor.store import DocumentMeta
 from editor.store.paging import decode_cursor, encode_cursor
 
 document_routes = Blueprint("documents", __name__, url_prefix="/v1/documents")
+document_routes.register_blueprint(member_routes)
 MAX_TITLE_CHARS = 500
 MAX_PAGE = 100
 EMPTY_DOCUMENT = [{"insert": "\n"}]
@@ -57,22 +61,6 @@ def _initial_content(value: Any) -> list[dict[str, Any]]:
     # Inserting before the empty document's newline leaves one newline too many.
     return ot.compose(content, [{"retain": ot.length(content) - 1}, {"delete": 1}]) \
         if ot.length(content) > 1 else content
-
-
-async def document_with_role(doc_id: str, user: User) -> tuple[DocumentMeta, str]:
-    """The live document and the user's role on it, or 404 (also when the user has none)."""
-    store = services().store
-    meta = await store.document(doc_id)
-    role = await store.role_of(doc_id, user.id) if meta and not meta.deleted else None
-    if meta is None or role is None:
-        raise NotFound("no such document")
-    return meta, role
-
-
-def require(role: str, *allowed: str) -> None:
-    """403 unless ``role`` is one of ``allowed``."""
-    if role not in allowed:
-        raise Forbidden(f"this needs the role {' or '.join(allowed)}; you are {role}")
 
 
 @document_routes.post("")
@@ -148,53 +136,6 @@ async def delete(doc_id: str) -> tuple[str, int]:
     require(role, "owner")
     await services().store.delete_document(doc_id)
     services().engine.document_deleted(doc_id)
-    return "", 204
-
-
-@document_routes.get("/<doc_id>/members")
-async def members(doc_id: str) -> list[dict[str, Any]]:
-    """Everyone with a role on the document."""
-    user = await current_user()
-    await document_with_role(doc_id, user)
-    return [{"user_id": m.user_id, "email": m.email, "name": m.name, "role": m.role}
-            for m in await services().store.members(doc_id)]
-
-
-@document_routes.put("/<doc_id>/members/<email>")
-async def put_member(doc_id: str, email: str) -> dict[str, Any]:
-    """Give a user a role (owner only); open sessions see the change at once."""
-    user = await current_user()
-    body = await json_body({"role"})
-    meta, role = await document_with_role(doc_id, user)
-    require(role, "owner")
-    new_role = body["role"]
-    if new_role not in ROLES:
-        raise BadRequest(f"'role' must be one of {', '.join(ROLES)}", code="validation")
-    store = services().store
-    member = await store.user_by_email(email)
-    if member is None:
-        raise NotFound("no user with this email")
-    if member.id == meta.owner_id and new_role != "owner":
-        raise BadRequest("the owner's role cannot be changed", code="validation")
-    await store.set_member(doc_id, member.id, new_role)
-    services().engine.set_role(doc_id, member.id, new_role)
-    return {"user_id": member.id, "email": member.email, "name": member.name, "role": new_role}
-
-
-@document_routes.delete("/<doc_id>/members/<email>")
-async def delete_member(doc_id: str, email: str) -> tuple[str, int]:
-    """Take a user's role away (owner only); their open sessions close with 4403."""
-    user = await current_user()
-    meta, role = await document_with_role(doc_id, user)
-    require(role, "owner")
-    store = services().store
-    member = await store.user_by_email(email)
-    if member is None or not await store.role_of(doc_id, member.id):
-        raise NotFound("this user has no role on the document")
-    if member.id == meta.owner_id:
-        raise BadRequest("the owner cannot be removed", code="validation")
-    await store.remove_member(doc_id, member.id)
-    services().engine.set_role(doc_id, member.id, None)
     return "", 204
 
 
