@@ -122,7 +122,10 @@ class Link:
         async def masters() -> list[tuple[str, int]]:
             client = self.client
             if isinstance(client, RedisCluster):
-                await client.initialize()
+                await client.initialize()  # the first time: connect to the seeds
+                # Then ask the cluster again: only the client's own command errors make it
+                # refresh by itself, and a reader's lost connection is not one of them.
+                await client.nodes_manager.initialize()
                 return [(node.host, int(node.port)) for node in client.get_primaries()]
             await client.ping()
             return [self.target.nodes[0]]
@@ -159,8 +162,10 @@ class Link:
     async def close_pubsub(self, pubsub: PubSub) -> None:
         """Close a connection of ``open_pubsub`` (errors ignored: it is being dropped)."""
         async def close() -> None:
-            await pubsub.aclose()
-            await pubsub.connection_pool.disconnect()
+            try:
+                await pubsub.aclose()
+            finally:
+                await pubsub.connection_pool.disconnect()
 
         with trio.CancelScope(shield=True):
             try:
