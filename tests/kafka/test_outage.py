@@ -67,3 +67,10 @@ async def test_publishing_resumes_on_a_broker_that_came_back_empty(
         # come in order, and a send the failed publish left behind may repeat some.
         first_seen = list(dict.fromkeys(d.event.id for d in got))
         assert first_seen == [e.id for e in retried]
+
+
+async def test_a_consumer_leaves_a_killed_broker_within_the_bound(broker: TansuBroker) -> None:
+    async with open_stream(broker.bootstrap) as stream:
+        with trio.fail_after(OUTAGE_BOUND_S):
+            async with stream.consume("orphaned", [DOCUMENT_EVENTS]):
+                broker.kill()

@@ -15,9 +15,8 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 
 from editor import aio, logs
-from editor.events.base import EventsUnavailable
 from editor.events.kafka.bootstrap import bootstrap_servers, check_kafka_bootstrap
-from editor.events.kafka.client import KafkaBridge, KafkaSettings
+from editor.events.kafka.client import KAFKA_ERRORS, KafkaBridge, KafkaSettings
 from editor.events.kafka.consumer import KafkaGroupConsumer
 from editor.events.kafka.metrics import CONSUMER_LAG, EVENTS_CONSUMED, EVENTS_PRODUCED
 from editor.events.kafka.stream import KafkaEventStream
@@ -76,16 +75,17 @@ async def _started_clients(bridge: KafkaBridge
 
     async def stop() -> None:
         for client in reversed(clients):
-            await (client.stop() if isinstance(client, AIOKafkaProducer) else client.close())
+            try:
+                await (client.stop() if isinstance(client, AIOKafkaProducer) else client.close())
+            except KAFKA_ERRORS as exc:
+                log.warning("kafka client stopped with an error", extra={
+                    "client": type(client).__name__, "error": f"{type(exc).__name__}: {exc}"})
 
     try:
         yield await bridge.call("connect", start, deadline_s=settings.request_timeout_s)
     finally:
         with trio.CancelScope(shield=True):
-            try:
-                await bridge.call("disconnect", stop)
-            except EventsUnavailable as exc:
-                log.warning("kafka clients stopped with an error", extra={"error": str(exc)})
+            await bridge.call("disconnect", stop)
 
 
 def _sole(group: BaseExceptionGroup[BaseException]) -> BaseException | None:

@@ -20,8 +20,8 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import CommitFailedError, IllegalStateError
 
 from editor import logs
-from editor.events.base import Delivery
-from editor.events.kafka.client import KafkaBridge
+from editor.events.base import Delivery, EventsUnavailable
+from editor.events.kafka.client import KAFKA_ERRORS, KafkaBridge
 from editor.events.kafka.metrics import CONSUMER_LAG, EVENTS_CONSUMED
 from editor.events.shapes import Event
 
@@ -59,11 +59,15 @@ class KafkaGroupConsumer(ConsumerRebalanceListener):
         return self._closed
 
     async def close(self) -> None:
-        """Leave the group (always stops the aiokafka consumer)."""
+        """Leave the group (always stops the aiokafka consumer; a failure is only logged)."""
         self._closed = True
         self.next_assignment.set()
         if self._consumer is not None:
-            await self._bridge.call(f"leave {self.group}", self._consumer.stop)
+            try:
+                await self._bridge.call(f"leave {self.group}", self._consumer.stop)
+            except EventsUnavailable as exc:
+                log.warning("kafka consumer stopped with an error", extra={
+                    "group": self.group, "error": str(exc)})
 
     async def fetch(self, max_events: int) -> list[Delivery]:
         """Wait until at least one event is available, then take up to ``max_events``."""
@@ -131,7 +135,7 @@ class KafkaGroupConsumer(ConsumerRebalanceListener):
         assert self._consumer is not None
         batches = await self._consumer.getmany(max_records=max_events, timeout_ms=FETCH_WAIT_MS)
         if asyncio.get_running_loop().time() - self._lag_refreshed_at >= LAG_REFRESH_S:
-            await self._refresh_lag()
+            await self._refresh_lag_quietly()
         for tp, records in batches.items():
             for record in records:
                 key = record.key.decode() if record.key is not None else ""
@@ -159,7 +163,14 @@ class KafkaGroupConsumer(ConsumerRebalanceListener):
                 # The group rebalanced meanwhile: the partitions' owners redo the work.
                 log.info("commit refused after a rebalance", extra={
                     "group": self.group, "error": str(exc)})
-        await self._refresh_lag()
+        await self._refresh_lag_quietly()
+
+    async def _refresh_lag_quietly(self) -> None:
+        """The lag refresh of a fetch or a commit: its failure fails neither."""
+        try:
+            await self._refresh_lag()
+        except KAFKA_ERRORS as exc:
+            log.debug("consumer lag not refreshed", extra={"group": self.group, "error": str(exc)})
 
     async def _refresh_lag(self) -> None:
         assert self._consumer is not None
