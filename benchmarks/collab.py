@@ -2,11 +2,13 @@
 
     python -m benchmarks.collab S1            # or S2, S3, S4, all
     python -m benchmarks.collab S2 --duration 10 --client-procs 2
+    python -m benchmarks.collab S2 --database postgresql   # a private, durable PostgreSQL
 
 The server runs as a real `editor serve` subprocess on a fresh data directory, pinned to
 CPU 0 when the machine has more than one; client processes are pinned to the other CPUs.
 Prints committed ops/s, ack and fan-out latency percentiles, convergence, server CPU seconds
-and peak RSS. Every ack is durable (SQLite WAL, synchronous=FULL). See docs/performance.md.
+and peak RSS. Every ack is durable (SQLite WAL with synchronous=FULL, or PostgreSQL with
+fsync and synchronous_commit on; its server is not pinned). See docs/performance.md.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -25,6 +26,7 @@ from typing import Any
 
 import httpx
 
+from tests.support.postgres import start_session_server
 from tests.support.servers import LiveServer
 
 
@@ -108,14 +110,18 @@ def _setup(server: LiveServer, scenario: Scenario) -> list[dict[str, Any]]:
     return sessions
 
 
-def run(scenario: Scenario, client_procs: int, duration_s: float | None) -> dict[str, Any]:
-    """Run one scenario and return its figures."""
+def run(scenario: Scenario, client_procs: int, duration_s: float | None,
+        database_url: str = "") -> dict[str, Any]:
+    """Run one scenario and return its figures (on SQLite unless ``database_url``)."""
     duration = duration_s or scenario.duration_s
     cpus = sorted(os.sched_getaffinity(0))
     server_cpus = {cpus[0]}
     client_cpus = set(cpus[1:]) or server_cpus
     with tempfile.TemporaryDirectory(prefix="editor-bench-") as tmp:
-        server = LiveServer(Path(tmp) / "data", env={"EDITOR_LOG_LEVEL": "warning"})
+        env = {"EDITOR_LOG_LEVEL": "warning"}
+        if database_url:
+            env["EDITOR_DATABASE_URL"] = database_url
+        server = LiveServer(Path(tmp) / "data", env=env)
         server.start()
         assert server.process is not None
         pid = server.process.pid
@@ -211,17 +217,27 @@ def main() -> None:
     parser.add_argument("--client-procs", type=int, default=0,
                         help="client processes (default: 1, or 4 for S4)")
     parser.add_argument("--duration", type=float, help="seconds of load (default per scenario)")
+    parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite",
+                        help="the store: SQLite in the data directory (default), or a private"
+                             " durable PostgreSQL server started for the run")
     args = parser.parse_args()
     names = list(SCENARIOS) if args.scenario == "all" else [args.scenario]
-    for name in names:
-        scenario = SCENARIOS[name]
-        procs = args.client_procs or (4 if name == "S4" else 1)
-        print(f"== {scenario.name} ({procs} client processes)", flush=True)
-        result = run(scenario, procs, args.duration)
-        for key, value in result.items():
-            if key != "scenario":
-                shown = f"{value:.2f}" if isinstance(value, float) else value
-                print(f"  {key:28} {shown}", flush=True)
+    postgres = start_session_server(durable=True) if args.database == "postgresql" else None
+    try:
+        for name in names:
+            scenario = SCENARIOS[name]
+            procs = args.client_procs or (4 if name == "S4" else 1)
+            print(f"== {scenario.name} on {args.database} ({procs} client processes)",
+                  flush=True)
+            database_url = postgres.new_database() if postgres else ""
+            result = run(scenario, procs, args.duration, database_url)
+            for key, value in result.items():
+                if key != "scenario":
+                    shown = f"{value:.2f}" if isinstance(value, float) else value
+                    print(f"  {key:28} {shown}", flush=True)
+    finally:
+        if postgres:
+            postgres.stop()
 
 
 if __name__ == "__main__":

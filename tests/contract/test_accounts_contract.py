@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from editor.store import DuplicateEmail, InvalidRefresh, RefreshReuse, Store
@@ -17,6 +19,27 @@ async def test_emails_are_unique_case_insensitively(store: Store) -> None:
     assert found.email == "Ada@Example.test"  # kept as typed
     assert await store.user_by_email("nobody@example.test") is None
     assert await store.user_by_id("missing") is None
+
+
+async def test_keys_no_row_can_hold_match_nothing(store: Store) -> None:
+    """A NUL character (which PostgreSQL text cannot hold) in a looked-up key finds nothing."""
+    owner = await store.create_user("nul@example.test", "N", "hash")
+    doc = await store.create_document(owner.id, "T", [{"insert": "\n"}])
+    assert await store.user_by_email("nul@example.test\x00") is None
+    assert await store.document(doc.id + "\x00") is None
+    assert await store.role_of(doc.id + "\x00", owner.id) is None
+    assert await store.role_of(doc.id, owner.id + "\x00") is None
+
+
+async def test_expiry_is_exact_to_the_microsecond(store: Store) -> None:
+    """A refresh token is refused at its expiry instant, however the float rounds."""
+    user = await store.create_user("us@example.test", "U", "hash")
+    instants = random.Random(7)
+    for n in range(20):  # about a third of such floats come back a hair later from µs
+        expires = 1_765_000_000 + instants.random() * 1000
+        await store.add_refresh_token(f"t{n}", f"f{n}", user.id, expires_at=expires)
+        with pytest.raises(InvalidRefresh, match="expired"):
+            await store.spend_refresh_token(f"t{n}", now=expires)
 
 
 async def test_password_less_verified_accounts(store: Store) -> None:

@@ -67,6 +67,7 @@ class PostgresServer:
     bindir: Path
     base_dir: Path
     port: int = field(default_factory=free_port)
+    durable: bool = False  # fsync and synchronous_commit on, as in production (benchmarks)
     pid: int | None = None
     _names: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _maker: ThreadPoolExecutor = field(
@@ -101,13 +102,11 @@ class PostgresServer:
             "port": str(self.port),
             "listen_addresses": "'127.0.0.1'",
             "unix_socket_directories": f"'{self.base_dir}'",
-            # Tests need no durability, only speed; production keeps the defaults.
-            "fsync": "off",
-            "synchronous_commit": "off",
-            "full_page_writes": "off",
             "max_connections": "200",
             "shared_buffers": "32MB",
         }
+        if not self.durable:  # tests need no durability, only speed
+            settings.update(fsync="off", synchronous_commit="off", full_page_writes="off")
         with open(self.data_dir / "postgresql.conf", "a") as conf:
             conf.writelines(f"{key} = {value}\n" for key, value in settings.items())
         done = self._run("pg_ctl", "-D", str(self.data_dir), "-l",
@@ -184,7 +183,7 @@ class PostgresServer:
         raise AssertionError("unreachable")
 
 
-def start_session_server() -> PostgresServer:
+def start_session_server(*, durable: bool = False) -> PostgresServer:
     """Start the session's server with its template, or skip/fail when impossible."""
     bindir = _bindir()
     if bindir is None:
@@ -195,7 +194,8 @@ def start_session_server() -> PostgresServer:
             pwd.getpwnam(SERVER_USER)
         except KeyError:
             unavailable(f"running as root and there is no {SERVER_USER!r} user")
-    server = PostgresServer(bindir, Path(tempfile.mkdtemp(prefix="editor-pg-")))
+    server = PostgresServer(bindir, Path(tempfile.mkdtemp(prefix="editor-pg-")),
+                            durable=durable)
     try:
         server.start()
         server.create_template()

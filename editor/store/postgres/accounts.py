@@ -7,7 +7,7 @@ import uuid
 from typing import Any
 
 from editor.events import shapes
-from editor.store.postgres.db import Connection, PostgresDatabase, add_events
+from editor.store.postgres.db import Connection, PostgresDatabase, add_events, round_us, storable
 from editor.store.postgres.documents import now_s
 from editor.store.records import DuplicateEmail, InvalidRefresh, RefreshReuse, User
 
@@ -58,6 +58,8 @@ class PostgresAccounts(PostgresDatabase):
 
     async def user_by_email(self, email: str) -> User | None:
         """The user with this email (case-insensitive), if any."""
+        if not storable(email):
+            return None
         row = await self._read(lambda c: c.fetchrow(
             f"SELECT {_USER_COLUMNS} FROM users u WHERE u.email_key = $1", email.casefold()))
         return _user(row) if row else None
@@ -158,7 +160,7 @@ class PostgresAccounts(PostgresDatabase):
                 await c.execute("UPDATE refresh_tokens SET revoked_at = $1 WHERE family_id = $2",
                                 now, row["family_id"])
                 return RefreshReuse("a spent refresh token was reused; its family is revoked")
-            if row["expires_at"] <= now:
+            if round_us(row["expires_at"]) <= round_us(now):  # as PostgreSQL compares
                 return InvalidRefresh("the refresh token has expired")
             await c.execute("UPDATE refresh_tokens SET spent_at = $1 WHERE token_hash = $2",
                             now, token_hash)

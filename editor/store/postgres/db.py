@@ -41,6 +41,19 @@ def _decode_time(value: tuple[int]) -> float:
     return (value[0] + _EPOCH_2000_US) / 1_000_000
 
 
+def storable(*texts: str) -> bool:
+    """Whether PostgreSQL's text type can hold every one of ``texts`` (no NUL character).
+
+    A key that cannot be stored matches no row: lookups answer "none" instead of failing.
+    """
+    return all("\x00" not in text for text in texts)
+
+
+def round_us(epoch_s: float) -> int:
+    """Epoch seconds as the whole microseconds a ``timestamptz`` keeps."""
+    return round(epoch_s * 1_000_000)
+
+
 def dumps(value: Any) -> str:
     """Compact JSON as stored in text columns (the same bytes as the SQLite build)."""
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
@@ -198,24 +211,26 @@ class PostgresDatabase:
     async def _listen(self, on_commit: Callable[[str, int], None]) -> None:
         """One LISTEN connection, until it is lost (Unavailable) or the caller is cancelled."""
         lost = trio.Event()
+        opened: list[Connection] = []  # closed below even if a cancel cut the connect short
 
         def notified(_conn: object, _pid: int, _channel: str, payload: str) -> None:
             doc_id, head, origin = payload.rsplit(" ", 2)
             if origin != self.origin:
                 on_commit(doc_id, int(head))
 
-        async def connect() -> Connection:
+        async def connect() -> None:
             conn: Connection = await asyncpg.connect(self._url, timeout=5)
+            opened.append(conn)
             conn.add_termination_listener(lambda _conn: lost.set())
             await conn.add_listener(COMMITS_CHANNEL, notified)
-            return conn
 
-        conn = await self.bridge(connect)
         try:
+            await self.bridge(connect)
             await lost.wait()
         finally:
-            with trio.CancelScope(shield=True):
-                await self.bridge(partial(_close_quietly, conn))
+            if opened:
+                with trio.CancelScope(shield=True):
+                    await self.bridge(partial(_close_quietly, opened[0]))
         raise Unavailable("postgresql: the notice connection was closed")
 
 

@@ -7,7 +7,7 @@ import uuid
 from typing import Any
 
 from editor.events import shapes
-from editor.store.postgres.db import Connection, PostgresDatabase, add_events, dumps
+from editor.store.postgres.db import Connection, PostgresDatabase, add_events, dumps, storable
 from editor.store.records import Delta, DocumentMeta, Member
 
 _DOC_COLUMNS = "d.id, d.title, d.owner_id, d.head, d.created_at, d.updated_at, d.deleted_at"
@@ -60,6 +60,8 @@ class PostgresDocuments(PostgresDatabase):
 
     async def document(self, doc_id: str) -> DocumentMeta | None:
         """The document's metadata (also when soft-deleted), if it exists."""
+        if not storable(doc_id):
+            return None
         row = await self._read(lambda c: c.fetchrow(
             f"SELECT {_DOC_COLUMNS} FROM documents d WHERE d.id = $1", doc_id))
         return _meta(row) if row else None
@@ -105,6 +107,8 @@ class PostgresDocuments(PostgresDatabase):
 
     async def role_of(self, doc_id: str, user_id: str) -> str | None:
         """The user's role on a live document, or ``None``."""
+        if not storable(doc_id, user_id):
+            return None
         role = await self._read(lambda c: c.fetchval(
             "SELECT m.role FROM members m JOIN documents d ON d.id = m.doc_id"
             " WHERE m.doc_id = $1 AND m.user_id = $2 AND d.deleted_at IS NULL",
