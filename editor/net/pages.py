@@ -4,32 +4,73 @@ A request that prefers HTML (a browser's navigation sends ``Accept: text/html,�
 answered with the web page itself, which shows "Page not found" with a way back; when the
 page was never built, a small self-contained HTML page says the same. Everything else —
 ``fetch``, httpx, curl (``Accept: */*``) — keeps the JSON error of PROTOCOL.md §4.
+
+Every page carries a strict Content-Security-Policy (``secure_page``): scripts, styles and
+fonts only from this origin, no inline script or style, network access only to this origin
+and the collaboration listener, images also from https and data URLs (documents embed
+them), no plugins, no framing, no ``<base>``. A script injected into a document, a title or
+a name has nowhere to run and nowhere to send what it reads.
 """
 
 from __future__ import annotations
+
+from urllib.parse import urlsplit
 
 import trio
 from quart import Response, request
 
 from editor.net import webassets
+from editor.net.plumbing import services
 
-__all__ = ["NOT_FOUND_HTML", "not_found_page", "wants_html"]
+__all__ = ["NOT_FOUND_HTML", "content_security_policy", "not_found_page", "secure_page",
+           "wants_html"]
+WILDCARD_HOSTS = ("0.0.0.0", "::", "")
 
 NOT_FOUND_HTML = """\
 <!doctype html>
 <html lang="en">
 <head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Page not found — Editor</title>
-<style>
-body { font-family: system-ui, sans-serif; color: #1f2328; background: #f6f7f9; margin: 0;
-       display: grid; place-items: center; min-height: 100vh; text-align: center; }
-main { padding: 2rem; } h1 { font-size: 1.5rem; } a { color: #2563eb; }
-</style></head>
-<body><main><p style="font-size:3rem;margin:0">404</p><h1>Page not found</h1>
+</head>
+<body><main><p>404</p><h1>Page not found</h1>
 <p>There is nothing at this address.</p><p><a href="/">Back to your documents</a></p></main>
 </body>
 </html>
 """
+
+
+def content_security_policy(ws_origin: str) -> str:
+    """The policy of every page; ``ws_origin`` is the collaboration listener's."""
+    return "; ".join((
+        "default-src 'none'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "font-src 'self'",
+        "img-src 'self' https: data:",
+        f"connect-src 'self' {ws_origin}".rstrip(),
+        "manifest-src 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+        "object-src 'none'",
+        "base-uri 'none'",
+    ))
+
+
+def _ws_origin() -> str:
+    """``scheme://host:port`` of the collaboration URL clients of this request are given."""
+    parts = urlsplit(services().ws_url)
+    host = parts.hostname or ""
+    if host in WILDCARD_HOSTS:  # bound to every address: clients use the name they used
+        host = urlsplit(f"//{request.host}").hostname or host
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{parts.scheme}://{host}" + (f":{parts.port}" if parts.port else "")
+
+
+def secure_page(response: Response) -> Response:
+    """``response`` (an HTML page) with the Content-Security-Policy of the pages."""
+    response.headers["Content-Security-Policy"] = content_security_policy(_ws_origin())
+    return response
 
 
 def wants_html() -> bool:
@@ -45,4 +86,4 @@ async def not_found_page() -> Response:
         body = await trio.Path(webassets.dist_dir() / "index.html").read_text(encoding="utf-8")
     response = Response(body, status=404, content_type="text/html; charset=utf-8")
     response.headers["Cache-Control"] = "no-cache"
-    return response
+    return secure_page(response)

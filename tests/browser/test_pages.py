@@ -68,10 +68,12 @@ def test_register_create_rename_share_delete(site: Site) -> None:
     member.locator("select").select_option("editor")
     expect(page.locator("#member-list li", has_text=eli.email).locator("select")) \
         .to_have_value("editor")
-    # an unknown email is explained
+    # an email without an account gets an invitation, listed as such (issue 18)
     page.fill("#share-email", "nobody@example.test")
     page.click("#share-form button[type=submit]")
-    expect(page.locator(".share-dialog .form-error")).not_to_be_empty()
+    expect(page.locator("#member-list li", has_text="nobody@example.test")) \
+        .to_contain_text("invited")
+    expect(page.locator(".share-dialog .form-error")).to_be_empty()
     page.click("#share-close")
 
     doc_id = page.locator("#doc-rows tr", has_text="Plans 2027").get_attribute("data-doc-id")

@@ -123,9 +123,10 @@ export function openShareDialog(doc, navigate) {
                                                 roleLabel(value))))
       : h('span', { class: 'member-role' }, roleLabel(member.role));
     return h('li', { class: 'member', dataset: { email: member.email } },
-      avatar({ id: member.user_id, name: member.name }),
+      avatar({ id: member.user_id ?? member.email, name: member.name || member.email }),
       h('span', { class: 'member-who' }, h('strong', {}, member.name || member.email),
-        h('small', {}, member.email)),
+        h('small', {}, member.pending ? `${member.email} · invited, no account yet`
+                                      : member.email)),
       role,
       editable && h('button', { class: 'link-button danger-text', title: 'Remove access',
                                 onclick: async () => {
@@ -151,14 +152,14 @@ export function openShareDialog(doc, navigate) {
       event.preventDefault();
       errorBox.textContent = '';
       try {
-        await api.share(doc.id, email.value.trim(), role.value);
-        toast(`Shared with ${email.value.trim()}`);
+        // The same answer whether or not the address has an account: they get an email,
+        // and an address without one gets an invitation (listed as such below).
+        const shared = await api.share(doc.id, email.value.trim(), role.value);
+        toast(`Shared with ${shared.email}: they will get an email`);
         email.value = '';
         refresh();
       } catch (error) {
-        if (error instanceof ApiError && error.status === 404) {
-          errorBox.textContent = 'No account uses that email yet: ask them to sign up first.';
-        } else if (error instanceof ApiError) {
+        if (error instanceof ApiError && error.status !== 404) {
           errorBox.textContent = error.message;
         } else {
           handleError(error, navigate, 'share');

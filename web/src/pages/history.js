@@ -14,14 +14,38 @@ import { confirmDialog, handleError } from './common.js';
 
 const PAGE_OPS = 1000; // the most GET /ops returns at once
 
-/** Renders contents to HTML without a live editor in the page (one `.ql-editor` only). */
+/** Lays contents out without a live editor in the page (one `.ql-editor` only). */
 let renderer = null;
-function previewHtml(content) {
+// Elements a preview never shows, whatever a document holds (video embeds are iframes).
+const NEVER_PREVIEWED = new Set(['IFRAME', 'SCRIPT', 'OBJECT', 'EMBED', 'FRAME', 'BASE', 'LINK',
+                                  'META', 'STYLE', 'FORM']);
+
+/**
+ * Show `content` in `container`, built with DOM calls, never from an HTML string: a detached
+ * read-only Quill lays the contents out (its sanitizers already turn `javascript:` links into
+ * `about:blank` and drop unknown attributes), and its nodes are copied over without event
+ * handlers or active elements; colours go through CSSOM, which the page's
+ * Content-Security-Policy (no inline style attributes) allows.
+ */
+function renderPreview(container, content) {
   if (renderer === null) renderer = new Quill(document.createElement('div'), { readOnly: true });
   renderer.setContents(content, 'silent');
-  // Quill writes every space as &nbsp;, which would stop lines from wrapping between words;
-  // the preview keeps runs of spaces with `white-space: pre-wrap` instead.
-  return renderer.getSemanticHTML(0, renderer.getLength()).replaceAll('&nbsp;', ' ');
+  container.replaceChildren(...[...renderer.root.childNodes].map(inertCopy).filter(Boolean));
+}
+
+function inertCopy(node) {
+  if (node.nodeType === Node.TEXT_NODE) return document.createTextNode(node.data);
+  if (node.nodeType !== Node.ELEMENT_NODE || NEVER_PREVIEWED.has(node.tagName)) return null;
+  const copy = document.createElement(node.localName);
+  for (const { name, value } of node.attributes) {
+    if (name === 'style' || name.startsWith('on') || name === 'contenteditable') continue;
+    if ((name === 'href' || name === 'src') && !/^(https?:|mailto:|data:image\/|about:blank)/i.test(value)) continue;
+    copy.setAttribute(name, value);
+  }
+  if (copy.localName === 'a') copy.setAttribute('rel', 'noopener noreferrer');
+  if (node.style?.cssText) copy.style.cssText = node.style.cssText;
+  copy.append(...[...node.childNodes].map(inertCopy).filter(Boolean));
+  return copy;
 }
 
 export function historyPanel({ docId, head, canRestore, names, navigate }) {
@@ -118,11 +142,11 @@ export function historyPanel({ docId, head, canRestore, names, navigate }) {
       previewing = { version, when };
       previewTitle.textContent = title;
       if (base === null) {
-        previewBody.innerHTML = previewHtml(past.content); // Quill's own escaped HTML
+        renderPreview(previewBody, past.content);
         replaceChildren(previewLegend);
       } else {
         const marked = highlightChanges(base.content, past.content);
-        previewBody.innerHTML = previewHtml(marked.content);
+        renderPreview(previewBody, marked.content);
         replaceChildren(previewLegend,
           marked.inserted > 0 && h('span', { class: 'legend-added' }, 'added'),
           marked.deleted > 0 && h('span', { class: 'legend-removed' }, 'removed'),
