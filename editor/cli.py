@@ -54,7 +54,8 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from editor.services import SERVICES, run_service, service_spec
+    from editor.services import SERVICES, service_spec
+    from editor.services.runner import run_service
 
     if args.service == "failover":
         raise ConfigError("the failover service is not part of this build; choose one of: "
