@@ -28,7 +28,7 @@ from editor.events import shapes
 from editor.events.base import Delivery, EventSink
 from editor.events.shapes import COLLABORATION_EVENTS, STORAGE_GROUP
 from editor.store.protocols import OpLog
-from editor.workers.loop import OffsetBook
+from editor.workers.loop import OffsetBook, op_committed_fields
 
 log = logs.get(__name__)
 
@@ -74,11 +74,11 @@ class Archiver:
     def take(self, deliveries: Sequence[Delivery], now_s: float) -> None:
         """Note each ``op.committed``: the head it reached, and a multiple it passed."""
         for delivery in deliveries:
-            body = delivery.event.body
-            if body.get("type") != "op.committed":
+            fields = op_committed_fields(delivery)
+            if fields is None:
                 self.book.take(delivery)
                 continue
-            doc_id, version = str(body["doc_id"]), int(body["version"])
+            doc_id, version, _ = fields
             changed = self._changed.setdefault(doc_id, _ChangedDocument(now_s))
             changed.last_event_s = now_s
             changed.head = max(changed.head, version + 1)

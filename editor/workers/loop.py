@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import math
 import random
+import re
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import trio
 from prometheus_client import Counter
@@ -31,9 +32,10 @@ log = logs.get(__name__)
 TRANSIENT_ERRORS: tuple[type[Exception], ...] = (Unavailable, ArchiveUnavailable,
                                                  EventsUnavailable)
 WORKER_PAUSES = Counter(
-    "editor_worker_pauses_total", "Times a worker backed off because the store, the archive"
-    " or the stream was unavailable", ["group"])
+    "editor_worker_pauses_total", "Times a worker backed off: the store, the archive or the"
+    " stream was unavailable, or it failed", ["group"])
 _FIRST_BACKOFF_S = 0.5
+_DOC_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")  # the document ids the WebSocket path accepts
 # A worker with nothing due still looks at its timers this often.
 _MAX_FETCH_WAIT_S = 5.0
 
@@ -113,6 +115,22 @@ class OffsetBook:
                 self.size -= 1
 
 
+def op_committed_fields(delivery: Delivery) -> tuple[str, int, Any] | None:
+    """``(doc_id, version, delta)`` of an ``op.committed`` event; None for any other event,
+    and for a malformed one (logged: it is skipped, not retried forever)."""
+    body = delivery.event.body
+    if body.get("type") != "op.committed":
+        return None
+    doc_id, version, delta = body.get("doc_id"), body.get("version"), body.get("delta")
+    if (isinstance(doc_id, str) and _DOC_ID.fullmatch(doc_id) and type(version) is int
+            and version >= 0 and isinstance(delta, list)):
+        return doc_id, version, delta
+    log.error("malformed op.committed event skipped", extra={
+        "topic": delivery.event.topic, "partition": delivery.partition,
+        "offset": delivery.offset, "event_id": str(body.get("id"))})
+    return None
+
+
 class Backoff:
     """Exponential delays up to a cap, half of each random so workers do not retry in step."""
 
@@ -188,12 +206,17 @@ async def run_worker(worker: Worker, source: EventSource, *, stop: trio.Event | 
                     await trio.lowlevel.checkpoint()
                 await worker.work(trio.current_time())
                 await _commit(worker, consumer)
-            except TRANSIENT_ERRORS as exc:
+            except Exception as exc:
+                # An outage is waited out; anything else is a bug, logged with its traceback
+                # and retried the same way, so one worker never takes its process down.
                 WORKER_PAUSES.labels(worker.group).inc()
                 delay_s = backoff.next_delay_s()
-                log.warning("worker paused", extra={
-                    "group": worker.group, "error": f"{type(exc).__name__}: {exc}",
-                    "failures": backoff.failures, "retry_in_s": round(delay_s, 3)})
+                fields = {"group": worker.group, "error": f"{type(exc).__name__}: {exc}",
+                          "failures": backoff.failures, "retry_in_s": round(delay_s, 3)}
+                if isinstance(exc, TRANSIENT_ERRORS):
+                    log.warning("worker paused", extra=fields)
+                else:
+                    log.exception("worker failed", extra=fields)
                 await trio.sleep(delay_s)
                 continue
             if backoff.failures:

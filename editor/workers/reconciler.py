@@ -27,7 +27,7 @@ from editor.events.base import Delivery
 from editor.events.shapes import COLLABORATION_EVENTS, RECONCILIATION_GROUP
 from editor.store.protocols import OpLog
 from editor.store.records import Snapshot, Unavailable
-from editor.workers.loop import OffsetBook
+from editor.workers.loop import OffsetBook, op_committed_fields
 
 log = logs.get(__name__)
 
@@ -80,16 +80,16 @@ class Reconciler:
     def take(self, deliveries: Sequence[Delivery], now_s: float) -> None:
         """Buffer each ``op.committed`` by document and version; skip anything else."""
         for delivery in deliveries:
-            body = delivery.event.body
-            if body.get("type") != "op.committed":
+            fields = op_committed_fields(delivery)
+            if fields is None:
                 self.book.take(delivery)
                 continue
-            doc_id, version = str(body["doc_id"]), int(body["version"])
+            doc_id, version, delta = fields
             fold = self._folds.setdefault(doc_id, _DocumentFold(now_s))
             if fold.loaded and version < fold.version:
                 self.book.take(delivery)  # a re-delivery of what the fold holds already
                 continue
-            fold.early.setdefault(version, body["delta"])
+            fold.early.setdefault(version, delta)
             fold.last_event_s = now_s
             self.book.take(delivery, doc_id, version)
             self._unprocessed = True

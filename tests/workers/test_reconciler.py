@@ -10,7 +10,7 @@ import trio
 import trio.testing
 
 from editor.bus import MemorySnapshotCache
-from editor.events import COLLABORATION_EVENTS, RECONCILIATION_GROUP
+from editor.events import COLLABORATION_EVENTS, RECONCILIATION_GROUP, Event
 from editor.events.memory import MemoryEventStream
 from editor.events.relay import OutboxRelay
 from editor.events.shapes import document_changed
@@ -166,3 +166,21 @@ async def test_a_restart_resumes_from_committed_offsets(
     assert await snapshot_versions(store, doc_id, 12) == [0, 4, 8, 12]
     assert (await store.latest_snapshot(doc_id)).content == content_after(12)
     assert metric("editor_reconciler_divergence_total") == divergences
+
+
+async def test_a_malformed_event_is_skipped_not_retried(
+        store: SqliteStore, cache: MemorySnapshotCache, caplog: pytest.LogCaptureFixture
+        ) -> None:
+    doc_id = await new_document(store)
+    ops = await commit(store, doc_id, 2)
+    good = [event_of(op) for op in ops]
+    bad = [Event(COLLABORATION_EVENTS, doc_id, {**good[0].body, "version": "zero"}),
+           Event(COLLABORATION_EVENTS, "../x", {**good[0].body, "doc_id": "../x"})]
+    worker = reconciler(store, cache, every=2)
+    deliver = Deliveries()
+    with caplog.at_level(logging.ERROR):
+        worker.take(deliver([bad[0], *good, bad[1]]), 0.0)
+        await worker.work(0.0)
+    assert sum("malformed" in r.getMessage() for r in caplog.records) == 2
+    assert (await store.latest_snapshot(doc_id)).content == content_after(2)
+    assert [d.offset for d in worker.book.committable()] == [3]
