@@ -1,18 +1,22 @@
 """Opens every backend a process needs from ``Config``, by URL scheme (PROTOCOL.md §6).
 
 Unset means embedded: SQLite in the data directory, the in-process bus, presence, cache and
-rate limits, the in-process event stream, and ``DATA_DIR/archive/``. A distributed backend
-this build does not have fails at start-up with a message that names its variable.
+rate limits, the in-process event stream, and ``DATA_DIR/archive/``. Set, each variable picks
+its distributed backend (PostgreSQL, Redis, Kafka, S3), whose adapter is imported only then.
 """
 
 from __future__ import annotations
 
+import os
+import socket
+import uuid
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 
 import trio
 
+from editor import logs
 from editor.archive import Archive, LocalArchive
 from editor.bus import (
     Bus,
@@ -22,6 +26,7 @@ from editor.bus import (
     MemorySnapshotCache,
     Presence,
     RateLimiter,
+    SharedBus,
     SnapshotCache,
 )
 from editor.config import POSTGRES_SCHEMES, Config, ConfigError, redact_url
@@ -29,6 +34,7 @@ from editor.events import EventSink, EventSource, MemoryEventStream
 from editor.store.pool import DEFAULT_POOL, PoolSettings
 from editor.store.protocols import Store
 
+log = logs.get(__name__)
 BUS_QUEUE_MESSAGES = 1024
 # In one process the stream only feeds in-process workers: keep its memory small.
 EMBEDDED_EVENTS_PER_PARTITION = 2_000
@@ -36,8 +42,10 @@ EMBEDDED_EVENTS_PER_PARTITION = 2_000
 
 @dataclass(frozen=True)
 class Backends:
-    """The backends of one process."""
+    """The backends of one process; ``origin`` names the process on the shared bus."""
 
+    origin: str
+    shared_bus: bool  # whether other processes see this bus and presence
     store: Store
     bus: Bus
     presence: Presence
@@ -46,6 +54,11 @@ class Backends:
     events: EventSink
     event_source: EventSource
     archive: Archive
+
+    @property
+    def shared(self) -> SharedBus | None:
+        """The bus and presence other replicas see, when they are shared (Redis)."""
+        return SharedBus(self.bus, self.presence, self.origin) if self.shared_bus else None
 
 
 def pool_settings(cfg: Config) -> PoolSettings:
@@ -80,13 +93,51 @@ async def opened_store(url: str, settings: PoolSettings = DEFAULT_POOL
 
 @asynccontextmanager
 async def open_backends(cfg: Config) -> AsyncIterator[Backends]:
-    """Open every backend of ``cfg``; close them on exit."""
-    if cfg.redis_url:
-        raise ConfigError(f"EDITOR_REDIS_URL={cfg.redis_url!r}: this build has only the"
-                          " in-process bus; unset it")
+    """Open every backend of ``cfg``; close them on exit (in reverse order)."""
     await trio.Path(cfg.data_dir).mkdir(parents=True, exist_ok=True)
-    async with opened_store(cfg.effective_database_url, pool_settings(cfg)) as store:
-        stream = MemoryEventStream(max_events_per_partition=EMBEDDED_EVENTS_PER_PARTITION)
-        yield Backends(store, MemoryBus(queue_size=BUS_QUEUE_MESSAGES), MemoryPresence(),
-                       MemorySnapshotCache(), MemoryRateLimiter(), stream, stream,
-                       LocalArchive(cfg.data_dir / "archive"))
+    origin = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+    async with AsyncExitStack() as stack:
+        store = await stack.enter_async_context(
+            opened_store(cfg.effective_database_url, pool_settings(cfg)))
+        bus: Bus
+        presence: Presence
+        cache: SnapshotCache
+        limiter: RateLimiter
+        if cfg.redis_url:
+            from editor.bus.redis import opened_redis
+
+            redis = await stack.enter_async_context(opened_redis(cfg.redis_url, origin=origin))
+            bus, presence, cache, limiter = (redis.bus, redis.presence, redis.cache,
+                                             redis.limiter)
+        else:
+            bus, presence, cache, limiter = (MemoryBus(queue_size=BUS_QUEUE_MESSAGES),
+                                             MemoryPresence(), MemorySnapshotCache(),
+                                             MemoryRateLimiter())
+        events: EventSink
+        event_source: EventSource
+        if cfg.kafka_bootstrap:
+            from editor.events.kafka import opened_kafka
+
+            kafka = await stack.enter_async_context(opened_kafka(
+                cfg.kafka_bootstrap, partitions=cfg.kafka_partitions,
+                replication_factor=cfg.kafka_replication_factor, client_id=origin))
+            events = event_source = kafka
+        else:
+            stream = MemoryEventStream(max_events_per_partition=EMBEDDED_EVENTS_PER_PARTITION)
+            events = event_source = stream
+        archive: Archive
+        if cfg.s3_endpoint:
+            from editor.archive.s3 import opened_s3_archive
+
+            archive = await stack.enter_async_context(opened_s3_archive(
+                cfg.s3_endpoint, cfg.s3_access_key, cfg.s3_secret_key, cfg.s3_bucket,
+                cfg.s3_region))
+        else:
+            archive = LocalArchive(cfg.data_dir / "archive")
+        log.info("backends", extra={
+            "database": redact_url(cfg.effective_database_url),
+            "bus": "redis" if cfg.redis_url else "in-process",
+            "events": "kafka" if cfg.kafka_bootstrap else "in-process",
+            "archive": cfg.s3_endpoint or str(cfg.data_dir / "archive")})
+        yield Backends(origin, bool(cfg.redis_url), store, bus, presence, cache, limiter,
+                       events, event_source, archive)

@@ -41,9 +41,9 @@ class Config:
     s3_bucket: str = "editor-archive"
     s3_region: str = "us-east-1"
     archive_every_ops: int = 500  # archive a snapshot after this many ops …
-    archive_idle_s: float = 30.0  # … or when a changed document has been idle this long
+    archive_idle_s: float = 60.0  # … or when a changed document has been idle this long
     backup_every_s: float = 0.0  # 0: no scheduled backups
-    metrics_port: int = 0  # the private /metrics listener (hardening issue decides the default)
+    metrics_port: int = 0  # editor serve's private /metrics on 127.0.0.1; 0: a free port, logged
     public_ws_url: str = ""  # empty: ws://{host}:{ws_port}
     public_url: str = ""  # empty: http://{host}:{http_port}; links in emails, OIDC redirects
     jwt_secret: str = ""  # empty: generated once and kept in {data_dir}/jwt.key
@@ -203,6 +203,27 @@ def _check(cfg: Config) -> None:
     elif not url.startswith("sqlite:///"):
         raise ConfigError(f"EDITOR_DATABASE_URL={redact_url(url)!r}: use sqlite:///PATH or"
                           " postgresql://USER[:PASSWORD]@HOST:PORT[,HOST:PORT…]/DB")
+    _check_distributed(cfg)
+
+
+def _check_distributed(cfg: Config) -> None:
+    """The URLs of the distributed backends that are set (their adapters load only then)."""
     if cfg.redis_url:
-        raise ConfigError(f"EDITOR_REDIS_URL={cfg.redis_url!r}: this build has only the"
-                          " in-process bus; unset it")
+        from editor.bus.redis.url import check_redis_url
+
+        check_redis_url(cfg.redis_url)
+    if cfg.kafka_bootstrap:
+        from editor.events.kafka.bootstrap import check_kafka_bootstrap
+
+        check_kafka_bootstrap(cfg.kafka_bootstrap)
+        if cfg.kafka_partitions < 1 or cfg.kafka_replication_factor < 1:
+            raise ConfigError("EDITOR_KAFKA_PARTITIONS and _REPLICATION_FACTOR must be >= 1")
+    if cfg.s3_endpoint:
+        from editor.archive.s3 import check_s3_endpoint
+
+        check_s3_endpoint(cfg.s3_endpoint)
+        if not (cfg.s3_access_key and cfg.s3_secret_key):
+            raise ConfigError("EDITOR_S3_ENDPOINT needs EDITOR_S3_ACCESS_KEY and"
+                              " EDITOR_S3_SECRET_KEY")
+    if cfg.archive_every_ops < 1 or cfg.archive_idle_s <= 0:
+        raise ConfigError("EDITOR_ARCHIVE_EVERY_OPS must be >= 1 and EDITOR_ARCHIVE_IDLE_S > 0")

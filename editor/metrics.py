@@ -24,6 +24,17 @@ COMMIT_SECONDS = Histogram(
     buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0))
 COMMIT_BATCH_OPS = Histogram(
     "editor_commit_batch_ops", "Ops per group commit", buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256))
+# PROTOCOL.md §6: buckets resolve 1 ms to 5 s.
+LATENCY_BUCKETS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
+OP_ACK_SECONDS = Histogram(
+    "editor_op_ack_seconds", "From receipt of an op to the send of its ack",
+    buckets=LATENCY_BUCKETS)
+FANOUT_SECONDS = Histogram(
+    "editor_fanout_seconds", "From the commit of an op to the send of its frame to another"
+    " session", buckets=LATENCY_BUCKETS)
+BUS_MESSAGES = Counter(
+    "editor_bus_messages_total", "Bus messages of loaded documents: published, unpublished"
+    " (bus down), dropped (outbound queue full), received (from other replicas)", ["result"])
 WS_CLOSES = Counter("editor_ws_closes_total", "WebSocket sessions closed", ["code"])
 HTTP_REQUESTS = Counter(
     "editor_http_requests_total", "HTTP requests answered", ["method", "status"])

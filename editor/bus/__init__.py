@@ -10,6 +10,7 @@ from editor.bus.base import (
     Presence,
     PresenceEntry,
     RateLimiter,
+    SharedBus,
     SnapshotCache,
 )
 from editor.bus.codec import MessageDecodeError, decode_message, encode_message
@@ -30,6 +31,7 @@ __all__ = [
     "Presence",
     "PresenceEntry",
     "RateLimiter",
+    "SharedBus",
     "SnapshotCache",
     "decode_message",
     "encode_message",

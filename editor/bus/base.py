@@ -135,3 +135,12 @@ class RateLimiter(Protocol):
 
     async def take(self, key: str, rate_per_s: float, burst: float) -> float:
         """0.0 when a token was taken, else the seconds until one is available (none taken)."""
+
+
+@dataclass(frozen=True)
+class SharedBus:
+    """The bus and presence that every replica shares, and this process's name on them."""
+
+    bus: Bus
+    presence: Presence
+    origin: str

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import trio
 
@@ -42,6 +43,13 @@ MAX_ATTEMPTS = 100
 CommitListener = Callable[[str, Sequence[CommittedOp]], None]
 
 
+@dataclass(frozen=True)
+class ForeignOps:
+    """Consecutive ops another replica committed, as its bus message carried them."""
+
+    ops: tuple[CommittedOp, ...]
+
+
 class Committer:
     """Group-commits the submissions queued for one document."""
 
@@ -53,11 +61,22 @@ class Committer:
         self._batch_max_ops = batch_max_ops
         self._snapshot_every_ops = snapshot_every_ops
         self._on_commit = on_commit
-        self._submit, self._queue = trio.open_memory_channel[Submission | None](queue_ops)
+        self._submit, self._queue = trio.open_memory_channel[Submission | ForeignOps | None](
+            queue_ops)
 
     async def submit(self, submission: Submission) -> None:
         """Queue a proposal (waits while the queue is full: backpressure)."""
         await self._submit.send(submission)
+
+    def offer_foreign(self, ops: Sequence[CommittedOp]) -> None:
+        """Ops another replica committed (from the bus): absorbed between batches when they
+        follow the head, else the gap is read from the op log."""
+        try:
+            self._submit.send_nowait(ForeignOps(tuple(ops)))
+        except trio.WouldBlock:
+            self.request_sync()
+        except trio.ClosedResourceError:
+            pass
 
     def request_sync(self) -> None:
         """Ask the committer to read ops that another process committed."""
@@ -80,15 +99,27 @@ class Committer:
                     first = await self._queue.receive()
                 except trio.EndOfChannel:
                     return
-                batch = [] if first is None else [first]
+                batch: list[Submission] = []
+                self._take(first, batch)
                 while len(batch) < self._batch_max_ops:
                     try:
                         item = self._queue.receive_nowait()
                     except (trio.WouldBlock, trio.EndOfChannel):
                         break
-                    if item is not None:
-                        batch.append(item)
-                await self._commit(batch)
+                    self._take(item, batch)
+                if batch or self.runtime.needs_sync:
+                    await self._commit(batch)
+
+    def _take(self, item: Submission | ForeignOps | None, batch: list[Submission]) -> None:
+        """Add a submission to the batch; absorb foreign ops that follow the head at once."""
+        if isinstance(item, Submission):
+            batch.append(item)
+        elif isinstance(item, ForeignOps):
+            runtime = self.runtime
+            if item.ops[0].version > runtime.head:
+                runtime.needs_sync = True  # a gap: the op log has what the bus lost
+            elif item.ops[-1].version >= runtime.head:
+                runtime.absorb(list(item.ops))
 
     async def _commit(self, submissions: list[Submission]) -> None:
         started = time.perf_counter()

@@ -8,6 +8,7 @@ committed. Fan-out hands one shared ``OpsOut`` to every session, so it is encode
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import trio
@@ -59,6 +60,11 @@ class DocumentRuntime:
         self.last_snapshot = snapshot_version
         self.needs_sync = False
         self.idle_since = time.monotonic()
+        # Sessions on other replicas, by client id, at the version they were reported at.
+        self.remote: dict[str, CursorOut] = {}
+        # Told of this replica's joins, cursor moves and leaves, to share with other replicas.
+        self.on_join: Callable[[], None] | None = None
+        self.on_local: Callable[[CursorOut | LeaveOut], None] | None = None
 
     @classmethod
     async def load(cls, doc_id: str, oplog: OpLog, *, history_ops: int) -> DocumentRuntime:
@@ -85,6 +91,8 @@ class DocumentRuntime:
         self.sessions.add(session)
         metrics.SESSIONS.inc()
         self.idle_since = time.monotonic()
+        if self.on_join is not None:
+            self.on_join()
         return self.head
 
     def leave(self, session: Session) -> None:
@@ -92,13 +100,48 @@ class DocumentRuntime:
         if session in self.sessions:
             self.sessions.discard(session)
             metrics.SESSIONS.dec()
-            self._broadcast(LeaveOut(session.client_id))
+            left = LeaveOut(session.client_id)
+            self._broadcast(left)
             self.idle_since = time.monotonic()
+            if self.on_local is not None:
+                self.on_local(left)
 
     def peers(self, exclude: Session | None = None) -> list[CursorOut]:
-        """The cursors of the sessions (but ``exclude``) at the head."""
-        return [self._cursor_at_head(s) for s in self.sessions
-                if s is not exclude and s.cursor is not None]
+        """The cursors of the sessions (but ``exclude``), on every replica, at the head."""
+        local = [self._cursor_at_head(s) for s in self.sessions
+                 if s is not exclude and s.cursor is not None]
+        shown = {c.client_id for c in local} | ({exclude.client_id} if exclude else set())
+        return local + [self._remote_at_head(c) for c in self.remote.values()
+                        if c.client_id not in shown]
+
+    def local_cursors(self) -> list[CursorOut]:
+        """Every session of this replica at the head (no selection: ``index`` None)."""
+        return [self._cursor_at_head(s) if s.cursor is not None
+                else CursorOut(s.client_id, s.user, self.head, None, 0)
+                for s in self.sessions]
+
+    def show_remote(self, item: CursorOut | LeaveOut) -> None:
+        """Another replica's session moved its cursor or left: tell this replica's sessions.
+
+        A cursor at a version this replica has not reached yet is kept, not shown: the ops
+        that bring it here come first (and ``peers`` shows it without a selection until then).
+        """
+        if isinstance(item, LeaveOut):
+            if self.remote.pop(item.client_id, None) is not None:
+                self._broadcast(item)
+            return
+        self.remote[item.client_id] = item
+        if item.version <= self.head:
+            self._broadcast(self._remote_at_head(item))
+
+    def keep_remote(self, client_ids: set[str]) -> None:
+        """Forget the other replicas' sessions not in ``client_ids`` (their presence expired)."""
+        for client_id in [c for c in self.remote if c not in client_ids]:
+            self.show_remote(LeaveOut(client_id))
+
+    def _remote_at_head(self, item: CursorOut) -> CursorOut:
+        index, length = _moved(self.history, self.head, item.version, item.index, item.length)
+        return CursorOut(item.client_id, item.user, self.head, index, length)
 
     async def ops_since(self, oplog: OpLog, from_version: int) -> list[CommittedOp]:
         """Committed ops from ``from_version`` to the current head."""
@@ -118,21 +161,17 @@ class DocumentRuntime:
             index = min(index, self.content.length - 1)
             length = max(0, min(end, self.content.length - 1) - index)
         session.cursor = Cursor(self.head, index, length)
-        self._broadcast(self._cursor_at_head(session), exclude=session)
+        moved = self._cursor_at_head(session)
+        self._broadcast(moved, exclude=session)
+        if self.on_local is not None:
+            self.on_local(moved)
 
     def _cursor_at_head(self, session: Session) -> CursorOut:
         cursor = session.cursor
         assert cursor is not None
         index, length = cursor.index, cursor.length
-        if index is not None and cursor.version < self.head:
-            if self.history.covers(cursor.version):
-                end = index + length
-                for op in self.history.since(cursor.version):
-                    index = ot.transform_position(op.delta, index)
-                    end = ot.transform_position(op.delta, end)
-                length = max(0, end - index)
-            else:
-                index, length = None, 0
+        if cursor.version < self.head:
+            index, length = _moved(self.history, self.head, cursor.version, index, length)
             session.cursor = Cursor(self.head, index, length)
         return CursorOut(session.client_id, session.user, self.head, index, length)
 
@@ -212,6 +251,21 @@ class DocumentRuntime:
                     session.close(CloseCode.REVOKED, "access revoked")
                 else:
                     session.role = role
+
+
+def _moved(history: OpHistory, head: int, version: int, index: int | None, length: int
+           ) -> tuple[int | None, int]:
+    """A selection at ``version`` moved to ``head`` through the ops in between; no selection
+    when memory no longer holds them or ``version`` is ahead of ``head``."""
+    if index is None or version == head:
+        return index, length
+    if version > head or not history.covers(version):
+        return None, 0
+    end = index + length
+    for op in history.since(version):
+        index = ot.transform_position(op.delta, index)
+        end = ot.transform_position(op.delta, end)
+    return index, max(0, end - index)
 
 
 def _reply(outcome: Outcome) -> AckOut | ErrorOut:

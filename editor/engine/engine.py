@@ -3,27 +3,33 @@ WebSocket and REST layers call (submit, restore, content, presence, roles).
 
 Committers run in the engine's own nursery, started by ``run`` when a document is first
 opened, and stopped when the document has had no session for a while. Ops that other
-processes commit are noticed by the store's commit notices where it has them (PostgreSQL
-LISTEN/NOTIFY) and by polling the op log's heads (the bus of last resort).
+processes commit arrive on the shared bus when there is one (``replicas.py``), and are
+noticed by the store's commit notices where it has them (PostgreSQL LISTEN/NOTIFY) and by
+polling the op log's heads (the bus of last resort).
 """
 
 from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import trio
 
 from editor import logs, metrics, ot
+from editor.bus import PresenceEntry, SharedBus
 from editor.config import Config
 from editor.engine.committer import CommitListener, Committer
 from editor.engine.document import DocumentRuntime, Submission, Waiter
 from editor.engine.replay import content_at
+from editor.engine.replicas import SharedDocument, shared_presence
 from editor.engine.sequencer import AlreadyCommitted, Committed, Outcome, Proposal
 from editor.errors import CloseCode, NotFound, error_for_code
 from editor.store.protocols import OpLog
+from editor.store.records import CommittedOp
 
 log = logs.get(__name__)
 IDLE_UNLOAD_S = 60.0
@@ -31,10 +37,12 @@ IDLE_UNLOAD_S = 60.0
 
 @dataclass(frozen=True)
 class OpenDocument:
-    """A loaded document: its state and sessions, and the committer that changes them."""
+    """A loaded document: its state and sessions, the committer that changes them, and its
+    link to the other replicas (when they share a bus)."""
 
     runtime: DocumentRuntime
     committer: Committer
+    shared: SharedDocument | None = None
 
 
 @dataclass(eq=False)
@@ -48,12 +56,13 @@ class _OpenRequest:
 class Engine:
     """Every document this process has loaded, by id."""
 
-    def __init__(self, cfg: Config, oplog: OpLog, on_commit: CommitListener | None = None
-                 ) -> None:
+    def __init__(self, cfg: Config, oplog: OpLog, on_commit: CommitListener | None = None, *,
+                 shared: SharedBus | None = None) -> None:
         self.cfg = cfg
         self.oplog = oplog
         self.documents: dict[str, OpenDocument] = {}
         self._on_commit = on_commit
+        self._shared = shared
         self._requests_in, self._requests = trio.open_memory_channel[_OpenRequest](64)
         self._loading: dict[str, _OpenRequest] = {}
 
@@ -86,12 +95,18 @@ class Engine:
         try:
             runtime = await DocumentRuntime.load(request.doc_id, self.oplog,
                                                  history_ops=self.cfg.history_cache_ops)
+            listeners: list[CommitListener] = [self._on_commit] if self._on_commit else []
             committer = Committer(runtime, self.oplog,
                                   batch_max_ops=self.cfg.commit_batch_max_ops,
                                   snapshot_every_ops=self.cfg.snapshot_every_ops,
                                   queue_ops=self.cfg.commit_batch_max_ops,
-                                  on_commit=self._on_commit)
-            document = OpenDocument(runtime, committer)
+                                  on_commit=partial(_tell_all, listeners))
+            shared = None
+            if self._shared is not None:
+                shared = SharedDocument(runtime, committer, self._shared.bus,
+                                        self._shared.presence, self._shared.origin)
+                listeners.append(lambda _doc_id, ops: shared.committed(ops))
+            document = OpenDocument(runtime, committer, shared)
             await nursery.start(self._run_document, document)
             request.document = document
         except Exception as exc:  # reported to the waiting session, not fatal to the engine
@@ -107,7 +122,11 @@ class Engine:
         self.documents[doc_id] = document
         metrics.DOCUMENTS_LOADED.inc()
         try:
-            await document.committer.run(task_status=task_status)
+            async with trio.open_nursery() as nursery:
+                if document.shared is not None:
+                    await nursery.start(document.shared.run)
+                await document.committer.run(task_status=task_status)
+                nursery.cancel_scope.cancel()
         finally:
             if self.documents.get(doc_id) is document:
                 del self.documents[doc_id]
@@ -176,17 +195,15 @@ class Engine:
         at, content = await content_at(self.oplog, doc_id, version)
         return at, content.to_delta()
 
-    def presence(self, doc_id: str) -> list[dict[str, Any]]:
-        """The open sessions of the document in this process, with their cursors."""
+    async def presence(self, doc_id: str) -> list[PresenceEntry]:
+        """The open sessions of the document, on every replica, with their cursors."""
         document = self.documents.get(doc_id)
-        if document is None:
-            return []
-        runtime = document.runtime
-        return [{"client_id": s.client_id, "user": s.user,
-                 "index": s.cursor.index if s.cursor else None,
-                 "length": s.cursor.length if s.cursor else 0,
-                 "version": s.cursor.version if s.cursor else runtime.head}
-                for s in runtime.sessions]
+        local = [] if document is None else [
+            PresenceEntry(c.client_id, c.user, c.index, c.length, c.version)
+            for c in document.runtime.local_cursors()]
+        if self._shared is None:
+            return sorted(local, key=lambda e: e.client_id)
+        return await shared_presence(self._shared.presence, doc_id, local)
 
     def set_role(self, doc_id: str, user_id: str, role: str | None) -> None:
         """Apply a membership change to open sessions."""
@@ -205,6 +222,12 @@ class Engine:
         await self._requests_in.aclose()
         for document in list(self.documents.values()):
             await document.committer.stop()
+
+
+def _tell_all(listeners: list[CommitListener], doc_id: str, ops: Sequence[CommittedOp]
+              ) -> None:
+    for listener in listeners:
+        listener(doc_id, ops)
 
 
 def _version_of(outcome: Outcome | None) -> int:

@@ -194,7 +194,8 @@ async def restore(doc_id: str) -> dict[str, Any]:
 
 @document_routes.get("/<doc_id>/presence")
 async def presence(doc_id: str) -> list[dict[str, Any]]:
-    """The open sessions of the document with their cursors."""
+    """The open sessions of the document, on every replica, with their cursors."""
     user = await current_user()
     await document_with_role(doc_id, user)
-    return services().engine.presence(doc_id)
+    return [{"client_id": e.client_id, "user": e.user, "index": e.index, "length": e.length,
+             "version": e.version} for e in await services().engine.presence(doc_id)]
