@@ -14,6 +14,7 @@ a name has nowhere to run and nowhere to send what it reads.
 
 from __future__ import annotations
 
+from html import escape
 from urllib.parse import urlsplit
 
 import trio
@@ -23,7 +24,7 @@ from editor.net import webassets
 from editor.net.plumbing import services
 
 __all__ = ["NOT_FOUND_HTML", "content_security_policy", "not_found_page", "secure_page",
-           "wants_html"]
+           "sign_in_failed_page", "wants_html"]
 WILDCARD_HOSTS = ("0.0.0.0", "::", "")
 
 NOT_FOUND_HTML = """\
@@ -86,4 +87,25 @@ async def not_found_page() -> Response:
         body = await trio.Path(webassets.dist_dir() / "index.html").read_text(encoding="utf-8")
     response = Response(body, status=404, content_type="text/html; charset=utf-8")
     response.headers["Cache-Control"] = "no-cache"
+    return secure_page(response)
+
+
+SIGN_IN_FAILED_HTML = """\
+<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Sign-in failed — Editor</title></head>
+<body><main><h1>Sign-in failed</h1>
+<p>{message}</p><p><a href="/login">Back to sign-in</a></p></main>
+</body>
+</html>
+"""
+
+
+def sign_in_failed_page(message: str, status: int) -> Response:
+    """A failed OIDC sign-in as a page for the person whose browser landed here, with a way
+    back (API clients keep the JSON error)."""
+    body = SIGN_IN_FAILED_HTML.format(message=escape(message))
+    response = Response(body, status=status, content_type="text/html; charset=utf-8")
+    response.headers["Cache-Control"] = "no-store"
     return secure_page(response)

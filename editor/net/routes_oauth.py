@@ -11,8 +11,9 @@ from urllib.parse import urlencode
 
 from quart import Blueprint, Response, request
 
-from editor.auth.oidc import FLOW_TTL_S, OidcSignIn
+from editor.auth.oidc import FLOW_TTL_S, OidcSignIn, SignInFailed
 from editor.errors import NotFound
+from editor.net import pages
 from editor.net.plumbing import services
 
 oauth_routes = Blueprint("oauth", __name__, url_prefix="/v1/auth/oauth")
@@ -65,9 +66,15 @@ async def start(provider: str) -> Response:
 
 @oauth_routes.get("/<provider>/callback")
 async def callback(provider: str) -> Response:
-    """Finish the sign-in: 302 to ``/login#access_token=…``, or 400 ``oauth_failed``."""
-    pair = await _sign_in().finish(provider, callback_url(provider), request.args,
-                                   request.cookies.get(FLOW_COOKIE))
+    """Finish the sign-in: 302 to ``/login#access_token=…``, or 400 ``oauth_failed`` (a page
+    with a way back for a browser)."""
+    try:
+        pair = await _sign_in().finish(provider, callback_url(provider), request.args,
+                                       request.cookies.get(FLOW_COOKIE))
+    except SignInFailed as exc:
+        if not pages.wants_html():
+            raise
+        return pages.sign_in_failed_page(exc.message, exc.status)
     response = _redirect(f"{public_base()}/login#{urlencode(pair.to_json())}")
     response.headers["Cache-Control"] = "no-store"
     response.delete_cookie(FLOW_COOKIE, **_cookie_attributes())
