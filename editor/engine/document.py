@@ -200,7 +200,8 @@ class DocumentRuntime:
             if op.seq > self.state.answered.get(key, op.seq):
                 self.state.answered[key] = op.seq
         self.state.content, self.state.head = content, fresh[-1].version + 1
-        self._broadcast(OpsOut(tuple(fresh)))
+        # Committed elsewhere: the last op's stamp is the nearest to its commit this side knows.
+        self._broadcast(OpsOut(tuple(fresh), fresh[-1].created_at))
 
     def publish(self, submissions: list[Submission], outcomes: list[Outcome]) -> None:
         """After a durable commit: ack the senders, fan out one batch to every session."""
@@ -222,7 +223,7 @@ class DocumentRuntime:
                 replies.append((target, _reply(outcome)))
         if ops:
             metrics.OPS_COMMITTED.inc(len(ops))
-            batch = OpsOut(tuple(ops))
+            batch = OpsOut(tuple(ops), time.time())
             # Senders outside the session set (a replaced session) get their acks too.
             for session in self.sessions | senders.keys():
                 positions = senders.get(session)

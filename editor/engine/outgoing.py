@@ -17,6 +17,7 @@ class OpsOut:
     """Committed ops, consecutive versions, for every session of the document."""
 
     ops: tuple[CommittedOp, ...]
+    committed_at: float  # epoch seconds when the batch became durable, for editor_fanout_seconds
     frames: list[str] = field(default_factory=list, repr=False)  # one per op, once encoded
     message: list[str] = field(default_factory=list, repr=False)  # all of them, packed
 

@@ -11,11 +11,14 @@ to close instead of being buffered without bound. Why it is full decides how (PR
 
 from __future__ import annotations
 
+import time
+from collections import deque
 from dataclasses import dataclass, field
 
 import trio
 
-from editor.engine.outgoing import AckOut, ErrorOut, Outgoing, OwnOpsOut
+from editor import metrics
+from editor.engine.outgoing import AckOut, ErrorOut, OpsOut, Outgoing, OwnOpsOut
 from editor.errors import CloseCode
 
 # The protocol allows one unacknowledged op; a client owed this many answers when its queue
@@ -48,6 +51,7 @@ class Session:
     last_error: ErrorOut | None = None  # sent before the close frame, ahead of anything queued
     drain_queue: bool = True  # whether what is queued still goes out once closed
     ops_unanswered: int = 0  # ops read from the client whose ack or error is not yet sent
+    _received_at: deque[float] = field(default_factory=deque, repr=False)  # unanswered ops
     _send: trio.MemorySendChannel[Outgoing] = field(init=False, repr=False)
     outbox: trio.MemoryReceiveChannel[Outgoing] = field(init=False, repr=False)
     closed: trio.Event = field(default_factory=trio.Event, repr=False)
@@ -68,9 +72,13 @@ class Session:
     def op_received(self) -> None:
         """The client sent an op: it is owed an answer."""
         self.ops_unanswered += 1
+        self._received_at.append(time.perf_counter())
 
     def sent(self, item: Outgoing) -> None:
         """``item`` went out on the wire: the answers it carries are no longer owed."""
+        if isinstance(item, OpsOut):
+            metrics.FANOUT_SECONDS.observe(max(0.0, time.time() - item.committed_at))
+            return
         if isinstance(item, OwnOpsOut):
             answered = len(item.ack_positions)
         elif isinstance(item, AckOut) or (isinstance(item, ErrorOut) and item.seq is not None):
@@ -78,6 +86,9 @@ class Session:
         else:
             return
         self.ops_unanswered = max(0, self.ops_unanswered - answered)
+        now = time.perf_counter()
+        for _ in range(min(answered, len(self._received_at))):  # answers come in op order
+            metrics.OP_ACK_SECONDS.observe(now - self._received_at.popleft())
 
     def deliver(self, item: Outgoing) -> None:
         """Queue something to send; close the session if it cannot keep up."""
