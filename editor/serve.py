@@ -80,7 +80,7 @@ async def serve(cfg: Config, *, stop: trio.Event | None = None,
     await trio.Path(cfg.data_dir).mkdir(parents=True, exist_ok=True)
     async with open_backends(cfg) as backends:
         store = backends.store
-        engine = Engine(cfg, store, shared=backends.shared)
+        engine = Engine(cfg, store, shared=backends.shared, cache=backends.cache)
         http_stopped = trio.Event()
         workers_stop = trio.Event()
         async with trio.open_nursery() as nursery:

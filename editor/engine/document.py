@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import trio
 
 from editor import metrics, ot
+from editor.bus import SnapshotCache
 from editor.engine.history import OpHistory
 from editor.engine.outgoing import (
     AckOut,
@@ -23,7 +24,7 @@ from editor.engine.outgoing import (
     OpsOut,
     OwnOpsOut,
 )
-from editor.engine.replay import content_at
+from editor.engine.replay import content_at_head
 from editor.engine.sequencer import AlreadyCommitted, Committed, DocState, Outcome, Proposal
 from editor.engine.session import Cursor, Session
 from editor.errors import CloseCode
@@ -67,12 +68,13 @@ class DocumentRuntime:
         self.on_local: Callable[[CursorOut | LeaveOut], None] | None = None
 
     @classmethod
-    async def load(cls, doc_id: str, oplog: OpLog, *, history_ops: int) -> DocumentRuntime:
-        """Rebuild the content at the head from the newest snapshot and the ops after it."""
-        head, content = await content_at(oplog, doc_id, None)
-        snapshot = await oplog.latest_snapshot(doc_id)
+    async def load(cls, doc_id: str, oplog: OpLog, *, history_ops: int,
+                   cache: SnapshotCache | None = None) -> DocumentRuntime:
+        """Rebuild the content at the head from the newest snapshot (cached or stored) and
+        the ops after it."""
+        head, content, snapshot_version = await content_at_head(oplog, doc_id, cache)
         return cls(doc_id, content, head, history_ops=history_ops,
-                   snapshot_version=snapshot.version)
+                   snapshot_version=snapshot_version)
 
     @property
     def head(self) -> int:

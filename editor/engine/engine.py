@@ -20,11 +20,11 @@ from typing import Any
 import trio
 
 from editor import logs, metrics, ot
-from editor.bus import PresenceEntry, SharedBus
+from editor.bus import PresenceEntry, SharedBus, SnapshotCache
 from editor.config import Config
 from editor.engine.committer import CommitListener, Committer
 from editor.engine.document import DocumentRuntime, Submission, Waiter
-from editor.engine.replay import content_at
+from editor.engine.replay import content_at, remember
 from editor.engine.replicas import SharedDocument, shared_presence
 from editor.engine.sequencer import AlreadyCommitted, Committed, Outcome, Proposal
 from editor.errors import CloseCode, NotFound, error_for_code
@@ -57,12 +57,13 @@ class Engine:
     """Every document this process has loaded, by id."""
 
     def __init__(self, cfg: Config, oplog: OpLog, on_commit: CommitListener | None = None, *,
-                 shared: SharedBus | None = None) -> None:
+                 shared: SharedBus | None = None, cache: SnapshotCache | None = None) -> None:
         self.cfg = cfg
         self.oplog = oplog
         self.documents: dict[str, OpenDocument] = {}
         self._on_commit = on_commit
         self._shared = shared
+        self._cache = cache
         self._requests_in, self._requests = trio.open_memory_channel[_OpenRequest](64)
         self._loading: dict[str, _OpenRequest] = {}
 
@@ -94,7 +95,8 @@ class Engine:
     async def _load(self, nursery: trio.Nursery, request: _OpenRequest) -> None:
         try:
             runtime = await DocumentRuntime.load(request.doc_id, self.oplog,
-                                                 history_ops=self.cfg.history_cache_ops)
+                                                 history_ops=self.cfg.history_cache_ops,
+                                                 cache=self._cache)
             listeners: list[CommitListener] = [self._on_commit] if self._on_commit else []
             committer = Committer(runtime, self.oplog,
                                   batch_max_ops=self.cfg.commit_batch_max_ops,
@@ -131,6 +133,10 @@ class Engine:
             if self.documents.get(doc_id) is document:
                 del self.documents[doc_id]
             metrics.DOCUMENTS_LOADED.dec()
+            if self._cache is not None:  # the next load, here or on another replica, is short
+                runtime = document.runtime
+                with trio.CancelScope(shield=True), trio.move_on_after(1):
+                    await remember(self._cache, doc_id, runtime.head, runtime.content)
 
     async def _poll_op_log(self) -> None:
         """Notice ops committed by other processes on the same store (the bus of last resort)."""

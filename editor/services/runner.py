@@ -41,7 +41,7 @@ async def run_service(name: str, cfg: Config, *, stop: trio.Event | None = None,
         store = backends.store
         http_stopped, worker_stop = trio.Event(), trio.Event()
         async with trio.open_nursery() as nursery:
-            engine = Engine(cfg, store, shared=backends.shared)
+            engine = Engine(cfg, store, shared=backends.shared, cache=backends.cache)
             if spec.engine:
                 await nursery.start(engine.run)
             relay = OutboxRelay(store, backends.events)
