@@ -43,6 +43,13 @@ class Config:
     archive_every_ops: int = 500  # archive a snapshot after this many ops …
     archive_idle_s: float = 60.0  # … or when a changed document has been idle this long
     backup_every_s: float = 0.0  # 0: no scheduled backups
+    # editor run failover: check every node this often; the primary is dead after this many
+    # failed checks in a row. fence_command: a shell command run with {host} and {port}
+    # replaced before a promotion (empty: only the built-in fence, docs/runbooks/Failover.md).
+    failover_check_interval_s: float = 5.0
+    failover_failures: int = 3
+    fence_command: str = ""
+    postgres_bindir: str = ""  # psql, pg_dump, pg_rewind…; empty: pg_config --bindir, PATH
     metrics_port: int = 0  # editor serve's private /metrics on 127.0.0.1; 0: a free port, logged
     public_ws_url: str = ""  # empty: ws://{host}:{ws_port}
     public_url: str = ""  # empty: http://{host}:{http_port}; links in emails, OIDC redirects
@@ -190,6 +197,11 @@ def _check(cfg: Config) -> None:
         raise ConfigError("EDITOR_DATABASE_POOL_MIN and _MAX: need 1 <= MIN <= MAX")
     if cfg.database_command_timeout_s <= 0:
         raise ConfigError("EDITOR_DATABASE_COMMAND_TIMEOUT_S must be positive")
+    if cfg.failover_check_interval_s <= 0 or cfg.failover_failures < 1:
+        raise ConfigError("EDITOR_FAILOVER_CHECK_INTERVAL_S must be positive and"
+                          " EDITOR_FAILOVER_FAILURES >= 1")
+    if cfg.backup_every_s < 0:
+        raise ConfigError("EDITOR_BACKUP_EVERY_S must not be negative (0: no backups)")
     for name in ("max_message_bytes", "session_queue_messages", "commit_batch_max_ops"):
         if getattr(cfg, name) <= 0:
             raise ConfigError(f"{name} must be positive")
