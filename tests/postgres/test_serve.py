@@ -18,6 +18,8 @@ from tests.conftest import test_config as config_for
 from tests.support.api import Account, create_document, sign_up
 from tests.support.postgres import PostgresServer
 from tests.support.raw import RawClient, connect
+from tests.support.servers import LiveServer
+from tests.system.test_process import acked_ops_survive_kill_9
 
 
 @dataclass
@@ -185,3 +187,13 @@ async def test_readyz_follows_the_database(postgres_server: PostgresServer, post
         await until_ready_is(503)
         await psql(f"ALTER DATABASE {database} ALLOW_CONNECTIONS true")
         await until_ready_is(200)  # the pool reconnects by itself
+
+
+async def test_acked_ops_survive_kill_9_on_postgresql(tmp_path: Path, postgres_url: str
+                                                     ) -> None:
+    live = LiveServer(tmp_path / "data", env={"EDITOR_DATABASE_URL": postgres_url})
+    await trio.to_thread.run_sync(live.start)
+    try:
+        await acked_ops_survive_kill_9(live)
+    finally:
+        await trio.to_thread.run_sync(live.stop)
