@@ -3,6 +3,7 @@
     python -m benchmarks.collab S1            # or S2, S3, S4, all
     python -m benchmarks.collab S2 --duration 10 --client-procs 2
     python -m benchmarks.collab S2 --database postgresql   # a private, durable PostgreSQL
+    python -m benchmarks.collab S1 --replicas 2 [--redis-down]   # two servers and a Redis
 
 The server runs as a real `editor serve` subprocess on a fresh data directory, pinned to
 CPU 0 when the machine has more than one; client processes are pinned to the other CPUs.
@@ -20,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +29,7 @@ from typing import Any
 import httpx
 
 from tests.support.postgres import start_session_server
+from tests.support.redis import start_server as start_redis
 from tests.support.servers import LiveServer
 
 
@@ -111,59 +114,79 @@ def _setup(server: LiveServer, scenario: Scenario) -> list[dict[str, Any]]:
 
 
 def run(scenario: Scenario, client_procs: int, duration_s: float | None,
-        database_url: str = "") -> dict[str, Any]:
-    """Run one scenario and return its figures (on SQLite unless ``database_url``)."""
+        database_url: str = "", replicas: int = 1, redis_down: bool = False) -> dict[str, Any]:
+    """Run one scenario and return its figures (on SQLite unless ``database_url``).
+
+    ``replicas`` > 1: that many servers on one database and one private Redis, each
+    document's clients spread over them; ``redis_down`` kills Redis before the load.
+    """
     duration = duration_s or scenario.duration_s
     cpus = sorted(os.sched_getaffinity(0))
     server_cpus = {cpus[0]}
     client_cpus = set(cpus[1:]) or server_cpus
-    with tempfile.TemporaryDirectory(prefix="editor-bench-") as tmp:
-        env = {"EDITOR_LOG_LEVEL": "warning"}
+    with tempfile.TemporaryDirectory(prefix="editor-bench-") as tmp, ExitStack() as stack:
+        env = {"EDITOR_LOG_LEVEL": "warning", "EDITOR_JWT_SECRET": "bench-" * 8}
+        if replicas > 1:
+            database_url = database_url or f"sqlite:///{Path(tmp) / 'shared.db'}"
+            redis = start_redis()
+            stack.callback(redis.stop)
+            env["EDITOR_REDIS_URL"] = redis.url
         if database_url:
             env["EDITOR_DATABASE_URL"] = database_url
-        server = LiveServer(Path(tmp) / "data", env=env)
-        server.start()
-        assert server.process is not None
-        pid = server.process.pid
-        _pin(pid, server_cpus)
-        try:
-            sessions = _setup(server, scenario)
-            cpu_before, rss_before, _ = _proc_stats(pid)
-            procs = []
-            for i in range(client_procs):
-                spec = {"ws_url": server.ws_url, "rate_per_s": scenario.rate_per_s,
-                        "duration_s": duration, "settle_s": 1.0, "connect_timeout_s": 120,
-                        "sessions": sessions[i::client_procs]}
-                proc = subprocess.Popen([sys.executable, "-m", "benchmarks.collab_worker"],
-                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-                _pin(proc.pid, client_cpus)
-                assert proc.stdin is not None
-                proc.stdin.write(json.dumps(spec) + "\n")
-                proc.stdin.flush()
-                procs.append(proc)
-            connected = 0
-            for proc in procs:
-                assert proc.stdout is not None
-                connected += json.loads(proc.stdout.readline())["ready"]
-            _, rss_connected, _ = _proc_stats(pid)
-            cpu_start, _, _ = _proc_stats(pid)
-            started = time.monotonic()
-            for proc in procs:
-                assert proc.stdin is not None
-                proc.stdin.write("go\n")
-                proc.stdin.flush()
-            reports = []
-            for proc in procs:
-                out, _ = proc.communicate(timeout=duration + 120)
-                reports.append(json.loads(out.strip().splitlines()[-1]))
-            elapsed = time.monotonic() - started
-            cpu_end, _, peak_rss = _proc_stats(pid)
-            heads, contents = _final_state(server, sessions)
-        finally:
-            server.stop()
+        servers = [LiveServer(Path(tmp) / f"data{n}", env=env) for n in range(replicas)]
+        for server in servers:
+            server.start()
+            stack.callback(server.stop)
+            assert server.process is not None
+            _pin(server.process.pid, server_cpus)
+        pids = [s.process.pid for s in servers if s.process is not None]
+        server = servers[0]
+        sessions = _setup(server, scenario)
+        for n, session in enumerate(sessions):
+            session["ws_url"] = servers[n % replicas].ws_url
+        if redis_down and replicas > 1:
+            redis.kill()
+        cpu_before, rss_before, _ = _procs_stats(pids)
+        procs = []
+        for i in range(client_procs):
+            spec = {"ws_url": server.ws_url, "rate_per_s": scenario.rate_per_s,
+                    "duration_s": duration, "settle_s": 1.0, "connect_timeout_s": 120,
+                    "sessions": sessions[i::client_procs]}
+            proc = subprocess.Popen([sys.executable, "-m", "benchmarks.collab_worker"],
+                                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            _pin(proc.pid, client_cpus)
+            assert proc.stdin is not None
+            proc.stdin.write(json.dumps(spec) + "\n")
+            proc.stdin.flush()
+            procs.append(proc)
+        connected = 0
+        for proc in procs:
+            assert proc.stdout is not None
+            connected += json.loads(proc.stdout.readline())["ready"]
+        _, rss_connected, _ = _procs_stats(pids)
+        cpu_start, _, _ = _procs_stats(pids)
+        started = time.monotonic()
+        for proc in procs:
+            assert proc.stdin is not None
+            proc.stdin.write("go\n")
+            proc.stdin.flush()
+        reports = []
+        for proc in procs:
+            out, _ = proc.communicate(timeout=duration + 120)
+            reports.append(json.loads(out.strip().splitlines()[-1]))
+        elapsed = time.monotonic() - started
+        cpu_end, _, peak_rss = _procs_stats(pids)
+        heads, contents = _final_state(server, sessions)
+    replica_of = {s["client_id"]: s["ws_url"] for s in sessions}
     return _summarise(scenario, reports, sessions, connected, duration, elapsed, heads, contents,
                       cpu_end - cpu_start, cpu_end - cpu_before, peak_rss,
-                      rss_connected - rss_before)
+                      rss_connected - rss_before, replica_of if replicas > 1 else None)
+
+
+def _procs_stats(pids: list[int]) -> tuple[float, int, int]:
+    """CPU seconds, RSS and peak RSS summed over the server processes."""
+    stats = [_proc_stats(pid) for pid in pids]
+    return (sum(s[0] for s in stats), sum(s[1] for s in stats), sum(s[2] for s in stats))
 
 
 def _final_state(server: LiveServer, sessions: list[dict[str, Any]]
@@ -185,11 +208,14 @@ def _final_state(server: LiveServer, sessions: list[dict[str, Any]]
 def _summarise(scenario: Scenario, reports: list[dict[str, Any]], sessions: list[Any],
                connected: int, duration: float, elapsed: float, heads: dict[str, int],
                contents: dict[str, str], cpu_run_s: float, cpu_total_s: float,
-               peak_rss: int, rss_sessions: int) -> dict[str, Any]:
+               peak_rss: int, rss_sessions: int,
+               replica_of: dict[str, str] | None = None) -> dict[str, Any]:
     acks = [a for r in reports for a in r["acks"]]
     sends = {k: v for r in reports for k, v in r["sends"].items()}
-    fanout = [t - sends[f"{cid}:{seq}"] for r in reports for cid, seq, t in r["recvs"]
+    fanout = [t - sends[f"{cid}:{seq}"] for r in reports for cid, seq, t, _ in r["recvs"]
               if f"{cid}:{seq}" in sends]
+    cross = [t - sends[f"{cid}:{seq}"] for r in reports for cid, seq, t, to in r["recvs"]
+             if f"{cid}:{seq}" in sends and replica_of and replica_of[cid] != replica_of[to]]
     converged = all(
         set(digests) == {contents[doc_id]}
         for r in reports for doc_id, digests in r["contents"].items())
@@ -201,6 +227,7 @@ def _summarise(scenario: Scenario, reports: list[dict[str, Any]], sessions: list
         "duration_s": duration, "committed_ops": committed,
         "committed_ops_per_s": committed / duration,
         "ack": _percentiles(acks), "fanout": _percentiles(fanout),
+        **({"fanout_cross_replica": _percentiles(cross)} if replica_of else {}),
         "converged": converged and clients_reported == len(sessions) and not errors,
         "clients_reported": clients_reported, "errors": errors[:5],
         "server_cpu_s": cpu_run_s, "server_cpu_incl_connect_s": cpu_total_s,
@@ -220,6 +247,10 @@ def main() -> None:
     parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite",
                         help="the store: SQLite in the data directory (default), or a private"
                              " durable PostgreSQL server started for the run")
+    parser.add_argument("--replicas", type=int, default=1,
+                        help="servers sharing the database and a private Redis (default 1)")
+    parser.add_argument("--redis-down", action="store_true",
+                        help="with --replicas: kill Redis before the load (the degraded path)")
     args = parser.parse_args()
     names = list(SCENARIOS) if args.scenario == "all" else [args.scenario]
     postgres = start_session_server(durable=True) if args.database == "postgresql" else None
@@ -227,10 +258,12 @@ def main() -> None:
         for name in names:
             scenario = SCENARIOS[name]
             procs = args.client_procs or (4 if name == "S4" else 1)
-            print(f"== {scenario.name} on {args.database} ({procs} client processes)",
+            print(f"== {scenario.name} on {args.database}, {args.replicas} replica(s)"
+                  f"{', Redis down' if args.redis_down else ''} ({procs} client processes)",
                   flush=True)
             database_url = postgres.new_database() if postgres else ""
-            result = run(scenario, procs, args.duration, database_url)
+            result = run(scenario, procs, args.duration, database_url, args.replicas,
+                         args.redis_down)
             for key, value in result.items():
                 if key != "scenario":
                     shown = f"{value:.2f}" if isinstance(value, float) else value

@@ -46,7 +46,8 @@ async def _client(spec: dict[str, Any], session: dict[str, Any], report: dict[st
                   clock: dict[str, float], start_gate: trio.Event, connected: list[int]) -> None:
     rng = random.Random(session["client_id"])
     options = ClientOptions(ping_interval_s=30.0, event_queue_size=100_000)
-    async with open_document(None, session["doc_id"], session["token"], ws_url=spec["ws_url"],
+    ws_url = session.get("ws_url", spec["ws_url"])  # with replicas, each session has its own
+    async with open_document(None, session["doc_id"], session["token"], ws_url=ws_url,
                              client_id=session["client_id"], options=options) as doc:
         connected[0] += 1
         acked = trio.Event()
@@ -58,7 +59,8 @@ async def _client(spec: dict[str, Any], session: dict[str, Any], report: dict[st
                 if isinstance(event, Acked):
                     acked.set()
                 elif observer and isinstance(event, RemoteChange):
-                    report["recvs"].append([event.client_id, event.seq, now])
+                    report["recvs"].append([event.client_id, event.seq, now,
+                                            session["client_id"]])
 
         async with trio.open_nursery() as nursery:
             nursery.start_soon(consume)
