@@ -27,6 +27,24 @@ def keep_plain_asyncio_outside_trio() -> None:
         asyncio.set_event_loop_policy(asyncio.DefaultEventLoopPolicy())
 
 
+def sole_exception(group: BaseExceptionGroup[BaseException]) -> BaseException | None:
+    """The only exception inside (possibly nested) groups, if there is exactly one.
+
+    An adapter's loop and nurseries wrap whatever crosses them; its callers should get the
+    error itself (``raise sole from sole.__cause__``).
+    """
+    leaves: list[BaseException] = []
+    pending: list[BaseException] = [group]
+    while pending:
+        exc = pending.pop()
+        if isinstance(exc, BaseExceptionGroup):
+            pending.extend(exc.exceptions)
+        else:
+            leaves.append(exc)
+    return leaves[0] if len(leaves) == 1 else None
+
+
 keep_plain_asyncio_outside_trio()
 
-__all__ = ["TrioEventLoop", "aio_as_trio", "keep_plain_asyncio_outside_trio", "open_loop"]
+__all__ = ["TrioEventLoop", "aio_as_trio", "keep_plain_asyncio_outside_trio", "open_loop",
+           "sole_exception"]

@@ -63,23 +63,10 @@ async def opened_redis(url: str, *, origin: str, queue_size: int = BUS_QUEUE_MES
                 await link.close()
     except BaseExceptionGroup as group:
         # The nurseries wrap whatever crosses them; callers get the error itself.
-        sole = _sole(group)
+        sole = aio.sole_exception(group)
         if sole is None:
             raise
         raise sole from sole.__cause__
-
-
-def _sole(group: BaseExceptionGroup[BaseException]) -> BaseException | None:
-    """The only exception inside (possibly nested) groups, if there is exactly one."""
-    leaves: list[BaseException] = []
-    pending: list[BaseException] = [group]
-    while pending:
-        exc = pending.pop()
-        if isinstance(exc, BaseExceptionGroup):
-            pending.extend(exc.exceptions)
-        else:
-            leaves.append(exc)
-    return leaves[0] if len(leaves) == 1 else None
 
 
 __all__ = ["REDIS_UP", "RedisBackends", "RedisBus", "RedisPresence", "RedisRateLimiter",

@@ -46,7 +46,7 @@ async def opened_kafka(bootstrap: str, *, partitions: int, replication_factor: i
                 yield stream
     except BaseExceptionGroup as group:
         # The loop's own nurseries wrap whatever crosses them; callers get the error itself.
-        sole = _sole(group)
+        sole = aio.sole_exception(group)
         if sole is None:
             raise
         raise sole from sole.__cause__
@@ -86,19 +86,6 @@ async def _started_clients(bridge: KafkaBridge
     finally:
         with trio.CancelScope(shield=True):
             await bridge.call("disconnect", stop)
-
-
-def _sole(group: BaseExceptionGroup[BaseException]) -> BaseException | None:
-    """The only exception inside (possibly nested) groups, if there is exactly one."""
-    leaves: list[BaseException] = []
-    pending: list[BaseException] = [group]
-    while pending:
-        exc = pending.pop()
-        if isinstance(exc, BaseExceptionGroup):
-            pending.extend(exc.exceptions)
-        else:
-            leaves.append(exc)
-    return leaves[0] if len(leaves) == 1 else None
 
 
 __all__ = [
