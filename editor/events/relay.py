@@ -24,8 +24,13 @@ from editor.store.records import CommittedOp, Unavailable
 
 log = logs.get(__name__)
 
-OUTBOX_PENDING = Gauge("editor_outbox_pending", "Outbox events not yet published to the stream")
+OUTBOX_PENDING = Gauge(
+    "editor_outbox_pending", "Events not yet published to the stream: outbox rows, and"
+    " committed ops not yet relayed to collaboration-events (the op log is their outbox)")
 _FIRST_BACKOFF_S = 0.5
+# The op backlog counted into the gauge covers at most this many documents (a lower bound
+# past it): the gauge is for alerts, not for accounting.
+_PENDING_COUNT_DOCUMENTS = 10_000
 
 
 class RelayStore(Outbox, Protocol):
@@ -127,8 +132,12 @@ class OutboxRelay:
         return version
 
     async def _update_pending(self) -> None:
+        # Ops are most of the events: without them a broker outage during edits left the
+        # gauge (and the OutboxBacklog alert) at 0 while the backlog grew.
         try:
-            OUTBOX_PENDING.set(await self._store.outbox_size())
+            behind = await self._store.ops_unrelayed(_PENDING_COUNT_DOCUMENTS)
+            ops = sum(head - relayed for _, relayed, head in behind)
+            OUTBOX_PENDING.set(await self._store.outbox_size() + ops)
         except Unavailable:
             log.debug("outbox size unknown: store unavailable")
 
