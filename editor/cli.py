@@ -54,12 +54,9 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from editor.services import SERVICES, service_spec
+    from editor.services import service_spec
     from editor.services.runner import run_service
 
-    if args.service == "failover":
-        raise ConfigError("the failover service is not part of this build; choose one of: "
-                          + ", ".join(SERVICES))
     spec = service_spec(args.service)
     if args.ws_port is not None and not spec.websocket:
         raise ConfigError(f"--ws-port applies to the collaboration service, not {args.service}")
@@ -128,6 +125,30 @@ def _migrate(args: argparse.Namespace) -> int:
         return 1
 
 
+def _rejoin(args: argparse.Namespace) -> int:
+    from editor.failover.cluster import parse_cluster_url
+    from editor.failover.rejoin import RejoinFailed, rejoin
+    from editor.failover.tools import Tools, find_bindir
+
+    cfg = load()
+    logs.configure(cfg.log_level)
+    if not cfg.effective_database_url.startswith(POSTGRES_SCHEMES):
+        raise ConfigError("EDITOR_DATABASE_URL must list the PostgreSQL nodes"
+                          " (postgresql://USER@HOST:PORT,HOST:PORT,…/DB)")
+    cluster = parse_cluster_url(cfg.effective_database_url)
+    tools = Tools(find_bindir(cfg.postgres_bindir), cluster.password)
+    try:
+        done = trio.run(partial(rejoin, tools, cluster, args.pgdata.resolve(),
+                                start=args.start, log_file=args.log))
+    except RejoinFailed as exc:
+        print(f"editor: rejoin failed: {exc}", file=sys.stderr)
+        return 1
+    print(done.rewind_output.strip() or "pg_rewind: done")
+    print(f"{args.pgdata} is now a standby of {done.primary}"
+          + ("; started" if done.started else "; start it (pg_ctl start) to stream"))
+    return 0
+
+
 def _service_summaries() -> dict[str, str]:
     from editor.services import SERVICES
 
@@ -190,7 +211,30 @@ def build_parser() -> argparse.ArgumentParser:
     rotate.add_argument("--keep", type=int, default=1, metavar="N",
                         help="older keys to keep accepting (default 1; 0 logs everyone out)")
     rotate.set_defaults(run=_rotate_key)
+    _add_failover_commands(commands)
     return parser
+
+
+def _add_failover_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]
+                           ) -> None:
+    failover = commands.add_parser(
+        "failover", help="PostgreSQL high availability (the worker is `editor run failover`)",
+        description="Commands around the failover worker (docs/runbooks/Failover.md).")
+    actions = failover.add_subparsers(dest="failover_command", required=True, metavar="ACTION")
+    rejoin = actions.add_parser(
+        "rejoin", help="turn an old (fenced) primary into a standby of the new one",
+        description="On the old primary's machine: find the primary among the nodes of"
+        " EDITOR_DATABASE_URL, stop the local server, pg_rewind PGDATA onto the primary (what"
+        " the old primary wrote after the failover is discarded), remove the fence, point"
+        " primary_conninfo at the primary and write standby.signal. Needs a superuser in"
+        " EDITOR_DATABASE_URL and wal_log_hints (or data checksums) on every node.")
+    rejoin.add_argument("--pgdata", type=Path, required=True,
+                        help="the old primary's PostgreSQL data directory")
+    rejoin.add_argument("--start", action="store_true",
+                        help="start the server afterwards (pg_ctl start -w)")
+    rejoin.add_argument("--log", type=Path, help="server log file with --start"
+                        " (default PGDATA/rejoin.log)")
+    rejoin.set_defaults(run=_rejoin)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -31,7 +31,7 @@ class ServiceSpec:
     engine: bool = False  # runs the engine's committers (it commits ops)
     relay: bool = False  # writes events, so drains the outbox to the stream
     websocket: bool = False  # the collaboration listener on --ws-port
-    worker: Literal["reconciler", "archiver"] | None = None
+    worker: Literal["reconciler", "archiver", "failover"] | None = None
 
 
 SERVICES: dict[str, ServiceSpec] = {
@@ -47,6 +47,8 @@ SERVICES: dict[str, ServiceSpec] = {
     "reconciler": ServiceSpec("snapshots from collaboration-events (reconciliation-group)",
                               worker="reconciler"),
     "archiver": ServiceSpec("snapshots into the archive (storage-group)", worker="archiver"),
+    "failover": ServiceSpec("watches the PostgreSQL nodes, fences a dead primary, promotes a"
+                            " replica (one per cluster)", worker="failover"),
 }
 
 

@@ -33,6 +33,11 @@ async def run_service(name: str, cfg: Config, *, stop: trio.Event | None = None,
                       ) -> None:
     """Run service ``name`` until SIGINT/SIGTERM (or ``stop``), then drain and return."""
     spec = service_spec(name)
+    if spec.worker == "failover":  # opens no store: the primary may be what is down
+        from editor.failover.service import run_failover_service
+
+        await run_failover_service(cfg, stop=stop, task_status=task_status)
+        return
     await trio.Path(cfg.data_dir).mkdir(parents=True, exist_ok=True)
     if not cfg.kafka_bootstrap and (spec.relay or spec.worker):
         log.warning("in-process event stream: no other process sees this one's events; set"
