@@ -169,11 +169,36 @@ async def run_worker(worker: Worker, source: EventSource, *, stop: trio.Event | 
     """Consume until ``stop`` (forever without one): fetch, take, work, commit what is done;
     back off while anything the worker needs is unavailable. Once ``stop`` is set, do
     everything still pending as if every timer had run out, commit, and return (callers
-    bound that with a deadline). Start it with ``nursery.start``."""
+    bound that with a deadline). Start it with ``nursery.start``: it is started once it
+    joined its group."""
     stopping = stop if stop is not None else trio.Event()
     backoff = Backoff(max_backoff_s)
-    async with source.consume(worker.group, worker.topics) as consumer, \
-            trio.open_nursery() as nursery:
+    status: trio.TaskStatus[None] = task_status
+    while True:
+        try:
+            async with source.consume(worker.group, worker.topics) as consumer:
+                joined, status = status, trio.TASK_STATUS_IGNORED  # started once only
+                await _consume(worker, consumer, stopping, backoff, fetch_max_events, joined)
+            return
+        except EventsUnavailable as exc:
+            # Joining failed: the brokers are unreachable, or a killed member's session has
+            # not expired yet. Join again later instead of ending the process.
+            WORKER_PAUSES.labels(worker.group).inc()
+            delay_s = backoff.next_delay_s()
+            log.warning("worker could not join its group", extra={
+                "group": worker.group, "error": str(exc), "failures": backoff.failures,
+                "retry_in_s": round(delay_s, 3)})
+            if stopping.is_set():
+                return
+            with trio.move_on_after(delay_s):
+                await stopping.wait()
+
+
+async def _consume(worker: Worker, consumer: EventConsumer, stopping: trio.Event,
+                   backoff: Backoff, fetch_max_events: int,
+                   task_status: trio.TaskStatus[None]) -> None:
+    """The consume loop of one membership of the group, until ``stopping``."""
+    async with trio.open_nursery() as nursery:
         fetching = trio.CancelScope()
 
         async def interrupt_fetch_on_stop() -> None:
