@@ -71,13 +71,15 @@ def stack_env(database_url: str, broker: TansuBroker, moto: MotoServer, bucket: 
 
 
 def new_stack(tmp_path: Path, database_url: str, broker: TansuBroker, moto: MotoServer,
-              bucket: str | None = None) -> Stack:
-    """auth, documents, collaboration, reconciler and archiver (not started)."""
+              bucket: str | None = None,
+              workers: tuple[str, ...] = ("reconciler", "archiver")) -> Stack:
+    """auth, documents, collaboration and ``workers`` (not started)."""
     stack = Stack(tmp_path / "data", stack_env(database_url, broker, moto,
                                                bucket or fresh_bucket()))
-    for name in ("auth", "documents", "collaboration", "archiver"):
+    for name in ("auth", "documents", "collaboration", *workers):
         stack.add(name)
-    stack.add("reconciler", EDITOR_SNAPSHOT_EVERY_OPS=str(SNAPSHOT_EVERY_OPS))
+    if "reconciler" in workers:
+        stack["reconciler"].env["EDITOR_SNAPSHOT_EVERY_OPS"] = str(SNAPSHOT_EVERY_OPS)
     return stack
 
 

@@ -184,9 +184,11 @@ def op_versions(events: Iterable[Event]) -> dict[str, list[int]]:
     return seen
 
 
-def check_op_events(events: Sequence[Event], heads: dict[str, int]) -> None:
-    """Every version below each head on collaboration-events, keyed by its doc_id, first
-    appearances in version order, a repeat only as a re-delivery of the same event."""
+def check_op_events(events: Sequence[Event], heads: dict[str, int],
+                    starts: dict[str, int] | None = None) -> None:
+    """Every version from each start (0) below each head on collaboration-events, keyed by
+    its doc_id, first appearances in version order, a repeat only as a re-delivery of the
+    same event."""
     first_ids: dict[tuple[str, int], Event] = {}
     order: dict[str, list[int]] = {}
     for event in events:
@@ -204,7 +206,8 @@ def check_op_events(events: Sequence[Event], heads: dict[str, int]) -> None:
         first_ids[place] = event
         order.setdefault(body["doc_id"], []).append(body["version"])
     for doc_id, head in heads.items():
-        assert order.get(doc_id) == list(range(head)), (doc_id, head, order.get(doc_id))
+        start = (starts or {}).get(doc_id, 0)
+        assert order.get(doc_id) == list(range(start, head)), (doc_id, head, order.get(doc_id))
 
 
 def heads_covered(heads: dict[str, int]) -> Callable[[list[Event]], bool]:
