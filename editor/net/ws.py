@@ -6,6 +6,7 @@ and a heartbeat. Decisions live in the engine, frames in ``wire``; this is the s
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any, NoReturn
 
@@ -42,6 +43,23 @@ log = logs.get(__name__)
 DOC_PATH = re.compile(r"/v1/docs/([A-Za-z0-9_-]{1,64})/ws")
 CATCH_UP_FRAMES_PER_MESSAGE = 100
 HEARTBEAT_INTERVAL_S = 30.0
+
+
+# JSON escapes can carry lone surrogates (\ud800), which no UTF-8 frame, database or peer
+# can hold. An op with one anywhere (an attribute, an embed) goes to the sequencer as this
+# delta, which it refuses as invalid_op with this explanation and counts as answered, so the
+# client's seq sequence stays whole.
+LONE_SURROGATE_DELTA = [{"insert": "", "a string of this op holds a lone surrogate"
+                         " (a JSON escape like \\ud800)": True}]
+
+
+def _is_unicode(value: Any) -> bool:
+    """Whether ``value`` (parsed JSON) can be sent as UTF-8."""
+    try:
+        json.dumps(value, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 class _Fatal(Exception):
@@ -288,8 +306,9 @@ class CollabServer:
                         session.close(CloseCode.RATE_LIMITED, "rate limited",
                                       error=ErrorOut("rate_limited", "too many ops; slow down"))
                         return
+                    delta = frame.delta if _is_unicode(frame.delta) else LONE_SURROGATE_DELTA
                     proposal = Proposal(session.user_id, session.client_id, frame.seq,
-                                        frame.version, frame.delta, session.can_edit)
+                                        frame.version, delta, session.can_edit)
                     session.op_received()
                     await committer.submit(Submission(proposal, session))
                 elif isinstance(frame, CursorFrame):
@@ -300,6 +319,11 @@ class CollabServer:
                     await runtime.set_cursor(self.engine.oplog, session, frame.version,
                                              frame.index, frame.length)
                 elif isinstance(frame, Ping):
+                    if not _is_unicode(frame.t):
+                        message = "'t' holds a lone surrogate (a JSON escape like \\ud800)"
+                        session.close(CloseCode.BAD_REQUEST, message,
+                                      error=ErrorOut("bad_request", message))
+                        return
                     session.deliver(PongOut(frame.t))
                 else:
                     session.close(CloseCode.BAD_REQUEST, "duplicate hello",
