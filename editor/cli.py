@@ -6,12 +6,17 @@ import argparse
 import sys
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import trio
 
 from editor import __version__, logs
 from editor.auth.mail import parse_smtp_url
-from editor.config import POSTGRES_SCHEMES, ConfigError, load, redact_url
+from editor.config import POSTGRES_SCHEMES, Config, ConfigError, load, redact_url
+
+if TYPE_CHECKING:
+    from editor.archive import Archive
+    from editor.failover.tools import Tools
 
 
 def startup_banner(http_url: str, ws_url: str, data_dir: Path, smtp_url: str,
@@ -149,6 +154,108 @@ def _rejoin(args: argparse.Namespace) -> int:
     return 0
 
 
+def _postgres_tools(cfg: Config, url: str, what: str) -> Tools:
+    from editor.failover.tools import Tools, find_bindir
+
+    if not url.startswith(POSTGRES_SCHEMES):
+        raise ConfigError(f"{what} needs a PostgreSQL database: set EDITOR_DATABASE_URL to"
+                          " postgresql://… (SQLite: sqlite3 data/editor.db \".backup FILE\")")
+    return Tools(find_bindir(cfg.postgres_bindir))
+
+
+def _archive_command(args: argparse.Namespace, what: str, action: object) -> int:
+    """Run ``action(cfg, archive)`` (an async function) with the config's archive."""
+    from editor.archive import ArchiveUnavailable
+    from editor.backups import BackupFailed, opened_archive
+
+    cfg = load(data_dir=args.data_dir)
+    logs.configure(cfg.log_level)
+
+    async def run() -> int:
+        async with opened_archive(cfg) as archive:
+            return await action(cfg, archive)  # type: ignore[operator, no-any-return]
+
+    try:
+        return trio.run(run)
+    except ConfigError:
+        raise
+    except (BackupFailed, ArchiveUnavailable, ValueError) as exc:
+        print(f"editor: {what} failed: {exc}", file=sys.stderr)
+        return 1
+
+
+def _backup(args: argparse.Namespace) -> int:
+    from editor.backups import take_backup
+
+    async def action(cfg: Config, archive: Archive) -> int:
+        url = cfg.effective_database_url
+        key = await take_backup(_postgres_tools(cfg, url, "editor backup"),
+                                url, archive)
+        print(key)
+        return 0
+
+    return _archive_command(args, "backup", action)
+
+
+def _restore_backup(args: argparse.Namespace) -> int:
+    from editor.backups import restore_backup
+
+    async def action(cfg: Config, archive: Archive) -> int:
+        url = args.database_url or cfg.effective_database_url
+        await restore_backup(_postgres_tools(cfg, url, "editor restore-backup"),
+                             url, archive, args.key)
+        print(f"restored {args.key} into {redact_url(url)}")
+        return 0
+
+    return _archive_command(args, "restore", action)
+
+
+def _wal_archive(args: argparse.Namespace) -> int:
+    from editor.backups import archive_wal
+
+    async def action(cfg: Config, archive: Archive) -> int:
+        await archive_wal(archive, args.path, args.name)
+        return 0
+
+    return _archive_command(args, "WAL archiving", action)
+
+
+def _base_backup(args: argparse.Namespace) -> int:
+    from editor.backups import take_base_backup
+
+    async def action(cfg: Config, archive: Archive) -> int:
+        url = cfg.effective_database_url
+        key = await take_base_backup(_postgres_tools(cfg, url, "editor base-backup"),
+                                     url, archive)
+        print(key)
+        return 0
+
+    return _archive_command(args, "base backup", action)
+
+
+def _restore_pitr(args: argparse.Namespace) -> int:
+    from editor.backups import prepare_pitr
+    from editor.backups.pitr import start_server
+    from editor.failover.tools import Tools, find_bindir
+
+    async def action(cfg: Config, archive: Archive) -> int:
+        pgdata = args.pgdata.resolve()
+        prepared = await prepare_pitr(archive, args.base, args.target_time, pgdata,
+                                      port=args.port)
+        print(f"{pgdata}: base backup {args.base} and {prepared.wal_files} WAL files, replaying"
+              f" to {prepared.target_time}")
+        if args.start:
+            tools = Tools(find_bindir(cfg.postgres_bindir))
+            await start_server(tools, pgdata, args.log or pgdata.parent / f"{pgdata.name}.log")
+            print("started: it replays to the target, then opens for writes"
+                  " (SELECT pg_is_in_recovery() turns false)")
+        else:
+            print(f"start it with: pg_ctl start -D {pgdata}")
+        return 0
+
+    return _archive_command(args, "point-in-time restore", action)
+
+
 def _service_summaries() -> dict[str, str]:
     from editor.services import SERVICES
 
@@ -212,7 +319,64 @@ def build_parser() -> argparse.ArgumentParser:
                         help="older keys to keep accepting (default 1; 0 logs everyone out)")
     rotate.set_defaults(run=_rotate_key)
     _add_failover_commands(commands)
+    _add_backup_commands(commands)
     return parser
+
+
+def _add_backup_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]
+                         ) -> None:
+    data_dir_help = ("the data directory whose archive/ folder is the archive when"
+                     " EDITOR_S3_ENDPOINT is unset (default ./data)")
+    backup = commands.add_parser(
+        "backup", help="dump the PostgreSQL database to the archive (backups/STAMP.dump)",
+        description="pg_dump --format=custom of EDITOR_DATABASE_URL into the archive (S3 with"
+        " EDITOR_S3_*, else DATA_DIR/archive/) at backups/YYYYMMDDTHHMMSSZ.dump; prints the"
+        " key. The archiver service also takes one every EDITOR_BACKUP_EVERY_S.")
+    backup.add_argument("--data-dir", type=Path, help=data_dir_help)
+    backup.set_defaults(run=_backup)
+    restore = commands.add_parser(
+        "restore-backup", help="load a dump from the archive into an EMPTY database",
+        description="pg_restore the archive's KEY (e.g. backups/20250101T000000Z.dump) into"
+        " EDITOR_DATABASE_URL (or --database-url), in one transaction. Refuses a database"
+        " that holds any table: create a new one (createdb) and point the services at it.")
+    restore.add_argument("key", metavar="KEY", help="the dump's archive key")
+    restore.add_argument("--database-url", help="the empty target database (default"
+                         " EDITOR_DATABASE_URL)")
+    restore.add_argument("--data-dir", type=Path, help=data_dir_help)
+    restore.set_defaults(run=_restore_backup)
+    wal = commands.add_parser(
+        "wal-archive", help="PostgreSQL's archive_command: store one WAL file in the archive",
+        description="Set archive_command = 'editor wal-archive %%p %%f' (the server needs the"
+        " EDITOR_S3_* settings in its environment). Stores wal/NAME; idempotent.")
+    wal.add_argument("path", type=Path, metavar="PATH", help="%%p: the file to archive")
+    wal.add_argument("name", metavar="NAME", help="%%f: its WAL file name")
+    wal.add_argument("--data-dir", type=Path, help=data_dir_help)
+    wal.set_defaults(run=_wal_archive)
+    base = commands.add_parser(
+        "base-backup", help="a physical base backup to the archive (for point-in-time restore)",
+        description="pg_basebackup (tar, with the WAL it needs) of EDITOR_DATABASE_URL's"
+        " server into the archive at basebackups/YYYYMMDDTHHMMSSZ.tar; prints the key. Needs a"
+        " role with REPLICATION and a replication line in pg_hba.conf.")
+    base.add_argument("--data-dir", type=Path, help=data_dir_help)
+    base.set_defaults(run=_base_backup)
+    pitr = commands.add_parser(
+        "restore-pitr", help="rebuild a server as it was at a moment (base backup + WAL)",
+        description="Unpack the base backup BASE into the empty directory --pgdata, fetch the"
+        " archived WAL and configure recovery to --target-time (ISO 8601 with a zone, e.g."
+        " 2025-01-01T12:00:00Z); the server replays to that moment and opens for writes."
+        " Run as root or the PostgreSQL user; the files belong to the owner of PGDATA's"
+        " parent folder.")
+    pitr.add_argument("base", metavar="BASE", help="basebackups/… key (taken before the"
+                      " target time)")
+    pitr.add_argument("--target-time", required=True, help="the moment to recover to")
+    pitr.add_argument("--pgdata", type=Path, required=True,
+                      help="a new (absent or empty) data directory")
+    pitr.add_argument("--port", type=int, help="the restored server's port (default: the"
+                      " backed-up server's)")
+    pitr.add_argument("--start", action="store_true", help="start it (pg_ctl start -w)")
+    pitr.add_argument("--log", type=Path, help="server log with --start")
+    pitr.add_argument("--data-dir", type=Path, help=data_dir_help)
+    pitr.set_defaults(run=_restore_pitr)
 
 
 def _add_failover_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]

@@ -54,6 +54,10 @@ async def run_service(name: str, cfg: Config, *, stop: trio.Event | None = None,
                 await nursery.start(relay.run)
             worker_done = trio.Event()
             worker_scope = trio.CancelScope()
+            if spec.worker == "archiver":  # database dumps every EDITOR_BACKUP_EVERY_S
+                from editor.backups import run_backup_schedule
+
+                await nursery.start(run_backup_schedule, cfg, backends.archive)
             if spec.worker is not None:
                 worker = _worker(spec.worker, cfg, backends)
                 await nursery.start(_run_worker_until, worker, backends, worker_stop,
