@@ -86,8 +86,10 @@ async def add_events(conn: Connection, events: Sequence[Event]) -> None:
 
 
 # What a failing connection or server raises; a statement's own errors are PostgresError.
+# InternalClientError: a connection released while its statement was still out (a timeout
+# or a lost server mid-commit): as unknown as a lost connection.
 CONNECTION_ERRORS = (OSError, TimeoutError, asyncpg.InterfaceError,
-                     asyncpg.PostgresConnectionError)
+                     asyncpg.InternalClientError, asyncpg.PostgresConnectionError)
 
 
 class PostgresDatabase:
