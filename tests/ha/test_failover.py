@@ -14,7 +14,6 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import asyncpg
 import pytest
 import trio
 
@@ -69,11 +68,6 @@ class Writer:
                 except VersionConflict:
                     unknown = True
                 except Unavailable:  # CommitUnknown included: settle before retrying
-                    unknown = True
-                    await trio.sleep(0.1)
-                except asyncpg.InternalClientError:
-                    # The store lets this escape when a connection that timed out mid-commit
-                    # is released ("another operation is in progress"): an unknown outcome.
                     unknown = True
                     await trio.sleep(0.1)
             self.acked.append(seq)
