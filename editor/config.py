@@ -73,6 +73,7 @@ class Config:
     auth_per_address_per_min: int = 500
     auth_per_user_per_min: int = 100
     documents_per_user_per_min: int = 1000
+    shares_per_user_per_min: int = 30  # each share sends a mail: keep it low
     require_verified_email: bool = False
     email_token_ttl_s: int = 48 * 3600
     smtp_url: str = ""  # smtp://user:password@host:port or smtps://…; empty: DATA_DIR/outbox/

@@ -25,7 +25,6 @@ from editor.store import ROLES, DocumentMeta, User
 log = logs.get(__name__)
 member_routes = Blueprint("members", __name__, url_prefix="/<doc_id>/members")
 # Each share may send a mail to an address of the caller's choosing.
-SHARES_PER_USER_PER_MIN = 30
 
 
 def _email(raw: str) -> str:
@@ -67,7 +66,7 @@ async def put_member(doc_id: str, email: str) -> dict[str, Any]:
     if new_role not in ROLES:
         raise BadRequest(f"'role' must be one of {', '.join(ROLES)}", code="validation")
     email = _email(email)
-    await limit(f"share-user:{user.id}", SHARES_PER_USER_PER_MIN)
+    await limit(f"share-user:{user.id}", services().cfg.shares_per_user_per_min)
     store = services().store
     member = await store.user_by_email(email)
     base = services().cfg.public_url.rstrip("/")

@@ -14,7 +14,6 @@ import httpx
 
 from editor.auth.oidc import Identity, link_account
 from editor.backends import opened_store
-from editor.net.routes_members import SHARES_PER_USER_PER_MIN
 from tests.conftest import InProcessServer
 from tests.support.api import Account, create_document, sign_up
 
@@ -153,7 +152,7 @@ async def test_only_the_owner_invites_and_revokes(server: InProcessServer) -> No
 async def test_sharing_is_rate_limited_per_user(server: InProcessServer) -> None:
     owner = await sign_up(server.http, "owner")
     doc_id = (await create_document(server.http, owner))["id"]
-    for n in range(SHARES_PER_USER_PER_MIN):
+    for n in range(server.cfg.shares_per_user_per_min):
         assert (await _share(server.http, owner, doc_id, f"p{n}@example.test")).status_code == 200
     response = await _share(server.http, owner, doc_id, "one-too-many@example.test")
     assert response.status_code == 429 and "Retry-After" in response.headers
