@@ -231,9 +231,13 @@ async def test_separate_services_on_postgres_kafka_s3(
         for name in ("auth", "documents", "collaboration"):
             samples = await scrape(stack[name].http_url)
             assert metric(samples, "editor_outbox_pending") == 0, name
-        collab = await scrape(stack["collaboration"].http_url)
-        assert metric(collab, "editor_events_produced_total",
-                      topic=COLLABORATION_EVENTS) == sum(heads.values())
+        # Every process with a relay may publish any pending op (repeats keep their ids).
+        produced = 0.0
+        for name in ("auth", "documents", "collaboration"):
+            produced += metric(await scrape(stack[name].http_url),
+                               "editor_events_produced_total",
+                               topic=COLLABORATION_EVENTS) or 0.0
+        assert produced >= sum(heads.values())
         archiver = await scrape(stack["archiver"].http_url)
         assert metric(archiver, "editor_archive_writes_total") == len(expected)
         reconciler = await scrape(stack["reconciler"].http_url)
