@@ -2,8 +2,10 @@
 
 From ``collaboration-events`` it learns which documents changed and how far. It writes
 ``snapshots/{doc_id}/{version}.json`` (PROTOCOL.md §5) when a document's head passes a
-multiple of ``every_ops``, and at the head when the document has been idle ``idle_s``
-after its last event; the content is the store's (nearest snapshot plus op log replay).
+multiple of ``every_ops`` (also one whose event it never saw: the first time it meets a
+document it asks the archive which multiples below the head it lacks), and at the head when
+the document has been idle ``idle_s`` after its last event; the content is the store's
+(nearest snapshot plus op log replay).
 After each write it publishes ``snapshot.archived``. The archive is not in the store's
 transaction, so the event goes straight to the stream, with an id derived from the key:
 a write redone after a crash repeats the same event. Offsets are committed only after the
@@ -48,6 +50,10 @@ class _ChangedDocument:
     archived: int = -1  # the version of this process's last write …
     announced: int = -1  # … and of its last snapshot.archived
     due: set[int] = field(default_factory=set)  # multiples of every_ops passed
+    # Whether the archive was asked what it already holds: events this process never saw
+    # (delivered before it started, or skipped by a broker that lost its log) leave no
+    # multiple unwritten.
+    checked: bool = False
 
 
 class Archiver:
@@ -81,16 +87,18 @@ class Archiver:
             doc_id, version, _ = fields
             changed = self._changed.setdefault(doc_id, _ChangedDocument(now_s))
             changed.last_event_s = now_s
+            # Every multiple passed since the last event seen (before the first one, the
+            # archive says what is missing: ``_catch_up``).
+            after = changed.head if changed.head else version
+            changed.due.update(self._multiples(after, version + 1))
             changed.head = max(changed.head, version + 1)
-            if (version + 1) % self._every_ops == 0:
-                changed.due.add(version + 1)
             self.book.take(delivery, doc_id, version)
 
     def seconds_until_due(self, now_s: float) -> float:
         """0 with a multiple to write; else until the next document goes idle."""
         due_s = math.inf
         for changed in self._changed.values():
-            if changed.due:
+            if changed.due or not changed.checked:
                 return 0.0
             due_s = min(due_s, changed.last_event_s + self._idle_s - now_s)
         return max(0.0, due_s)
@@ -99,6 +107,8 @@ class Archiver:
         """Write the passed multiples, and the heads of idle documents."""
         for doc_id in list(self._changed):
             changed = self._changed[doc_id]
+            if not changed.checked:
+                await self._catch_up(doc_id, changed)
             for version in sorted(changed.due):
                 await self._write(doc_id, changed, version)
                 changed.due.discard(version)
@@ -113,6 +123,22 @@ class Archiver:
             # Too many offsets wait on idle documents: write this one's head now.
             forced.add(doc_id)
             await self._write_head_and_forget(doc_id, self._changed[doc_id])
+
+    def _multiples(self, after: int, up_to: int) -> range:
+        """The multiples of ``every_ops`` in (``after``, ``up_to``]."""
+        n = self._every_ops
+        return range((after // n + 1) * n, up_to + 1, n)
+
+    async def _catch_up(self, doc_id: str, changed: _ChangedDocument) -> None:
+        """Due as well: the multiples up to the head that the archive does not hold."""
+        try:
+            keys = await self._archive.list(f"snapshots/{doc_id}/")
+        except ArchiveUnavailable:
+            ARCHIVE_FAILURES.inc()
+            raise
+        held = {int(key.rsplit("/", 1)[1].removesuffix(".json")) for key in keys}
+        changed.due.update(v for v in self._multiples(0, changed.head) if v not in held)
+        changed.checked = True
 
     async def _write_head_and_forget(self, doc_id: str, changed: _ChangedDocument) -> None:
         if changed.head > changed.announced:

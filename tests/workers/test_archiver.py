@@ -150,3 +150,19 @@ async def test_a_redone_write_repeats_the_same_event(
         await worker.work(0.0)
     assert sinks[0].events[0].id == sinks[1].events[0].id
     assert sorted(await archived(archive, doc_id)) == [2]
+
+
+async def test_multiples_whose_events_it_never_saw_are_archived(
+        store: SqliteStore, archive: LocalArchive) -> None:
+    """Events skipped (a broker that lost its log, a group that resumed too far) leave no
+    snapshot missing: the archive says what it lacks."""
+    doc_id = await new_document(store)
+    ops = await commit(store, doc_id, 7)
+    worker = Archiver(store, archive, ListSink(), every_ops=2, idle_s=IDLE_S)
+    worker.take(Deliveries()([event_of(op) for op in ops[:2]]), 0.0)  # versions 0 and 1
+    await worker.work(0.0)
+    assert sorted(await archived(archive, doc_id)) == [2]
+    fresh = Archiver(store, archive, ListSink(), every_ops=2, idle_s=IDLE_S)
+    fresh.take(Deliveries()([event_of(ops[6])]), 0.0)  # 2 to 5 were never delivered
+    await fresh.work(0.0)
+    assert sorted(await archived(archive, doc_id)) == [2, 4, 6]
