@@ -29,7 +29,7 @@ from editor.engine.replicas import SharedDocument, shared_presence
 from editor.engine.sequencer import AlreadyCommitted, Committed, Outcome, Proposal
 from editor.errors import CloseCode, NotFound, error_for_code
 from editor.store.protocols import OpLog
-from editor.store.records import CommittedOp
+from editor.store.records import CommittedOp, Unavailable
 
 log = logs.get(__name__)
 IDLE_UNLOAD_S = 60.0
@@ -152,7 +152,14 @@ class Engine:
                     del self.documents[doc_id]
                     await document.committer.stop()
             watched = [doc_id for doc_id, d in self.documents.items() if d.runtime.sessions]
-            for doc_id, head in (await self.oplog.heads(watched)).items():
+            try:
+                heads = await self.oplog.heads(watched)
+            except Unavailable as exc:
+                # The database is away (a failover, say): commits fail on their own and the
+                # next poll catches up. Letting this escape ended the whole process.
+                log.warning("op log poll failed", extra={"error": str(exc)})
+                continue
+            for doc_id, head in heads.items():
                 watched_document = self.documents.get(doc_id)
                 if watched_document is not None and head > watched_document.runtime.head:
                     watched_document.committer.request_sync()
