@@ -85,7 +85,7 @@ async def serve(cfg: Config, *, stop: trio.Event | None = None,
         workers_stop = trio.Event()
         async with trio.open_nursery() as nursery:
             await nursery.start(engine.run)
-            relay = OutboxRelay(store, backends.events)
+            relay = OutboxRelay(store, backends.events, holder=backends.origin)
             await nursery.start(relay.run)
             workers = trio.CancelScope()
             workers_done = trio.Event()

@@ -4,12 +4,15 @@ Domain events wait in the outbox table, written in the transaction of their chan
 ``collaboration-events`` the op log itself is the outbox, with a per-document mark of how
 far it was relayed. The relay publishes first and marks second, so a crash or an outage
 between the two repeats events (with the same ids) and never loses one. While the stream
-or the store is down it backs off with jitter and resumes where the marks say.
+or the store is down it backs off with jitter and resumes where the marks say. Of the
+processes that run a relay on one store, the holder of a lease (``claim_relay``) drains.
 """
 
 from __future__ import annotations
 
 import random
+import time
+import uuid
 from collections.abc import Sequence
 from typing import NoReturn, Protocol
 
@@ -28,6 +31,9 @@ OUTBOX_PENDING = Gauge(
     "editor_outbox_pending", "Events not yet published to the stream: outbox rows, and"
     " committed ops not yet relayed to collaboration-events (the op log is their outbox)")
 _FIRST_BACKOFF_S = 0.5
+# One relay drains at a time; it renews the lease every pass (at most idle_poll_s apart).
+# Another takes over this long after the holder's last pass (a holder that died).
+LEASE_S = 15.0
 # The op backlog counted into the gauge covers at most this many documents (a lower bound
 # past it): the gauge is for alerts, not for accounting.
 _PENDING_COUNT_DOCUMENTS = 10_000
@@ -45,10 +51,12 @@ class OutboxRelay:
     """Publishes outbox events and committed ops in commit order, then marks them relayed."""
 
     def __init__(self, store: RelayStore, sink: EventSink, *, batch_events: int = 500,
-                 idle_poll_s: float = 1.0, max_backoff_s: float = 30.0) -> None:
+                 idle_poll_s: float = 1.0, max_backoff_s: float = 30.0,
+                 holder: str | None = None) -> None:
         if batch_events < 1 or idle_poll_s <= 0 or max_backoff_s <= 0:
             raise ValueError("batch_events, idle_poll_s and max_backoff_s must be positive")
         self._store = store
+        self._holder = holder or uuid.uuid4().hex
         self._sink = sink
         self._batch_events = batch_events
         self._idle_poll_s = idle_poll_s
@@ -69,7 +77,8 @@ class OutboxRelay:
             # A fresh event before the pass: a wake() during it means another pass.
             self._woken = trio.Event()
             try:
-                await self.relay_pending()
+                if await self._store.claim_relay(self._holder, LEASE_S, time.time()):
+                    await self.relay_pending()
             except (EventsUnavailable, Unavailable) as exc:
                 failures += 1
                 delay_s = self._backoff_s(failures)

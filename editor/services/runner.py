@@ -49,7 +49,7 @@ async def run_service(name: str, cfg: Config, *, stop: trio.Event | None = None,
             engine = Engine(cfg, store, shared=backends.shared, cache=backends.cache)
             if spec.engine:
                 await nursery.start(engine.run)
-            relay = OutboxRelay(store, backends.events)
+            relay = OutboxRelay(store, backends.events, holder=backends.origin)
             if spec.relay:
                 await nursery.start(relay.run)
             worker_done = trio.Event()

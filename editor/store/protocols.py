@@ -200,6 +200,10 @@ class Outbox(Protocol):
         """Record, in one transaction, that every op of each document below its version in
         ``marks`` reached the event stream (a mark never moves backwards)."""
 
+    async def claim_relay(self, holder: str, ttl_s: float, now: float) -> bool:
+        """Whether ``holder`` holds the relay lease until ``now + ttl_s`` (renewed when it
+        held it, taken when it was free or expired): one relay drains at a time."""
+
 
 class Store(OpLog, Documents, Accounts, Invitations, Outbox, Protocol):
     """Every concern on one database."""

@@ -64,3 +64,12 @@ async def test_op_relay_marks(store: Store) -> None:
     await store.ops_relayed({})
     await store.ops_relayed({doc_id: 3, "missing": 5})
     assert await store.ops_unrelayed(10) == []
+
+
+async def test_one_relay_holds_the_lease_until_it_expires(store: Store) -> None:
+    assert await store.claim_relay("a", ttl_s=10, now=100.0)
+    assert not await store.claim_relay("b", ttl_s=10, now=105.0)
+    assert await store.claim_relay("a", ttl_s=10, now=108.0)  # renewed: until 118
+    assert not await store.claim_relay("b", ttl_s=10, now=117.0)
+    assert await store.claim_relay("b", ttl_s=10, now=118.5)  # expired: taken over
+    assert not await store.claim_relay("a", ttl_s=10, now=119.0)

@@ -104,6 +104,10 @@ class FlakyStore:
         await self._check()
         return await self.store.outbox_size()
 
+    async def claim_relay(self, holder: str, ttl_s: float, now: float) -> bool:
+        await self._check()
+        return await self.store.claim_relay(holder, ttl_s, now)
+
     async def ops_unrelayed(self, limit: int) -> list[tuple[str, int, int]]:
         await self._check()
         return await self.store.ops_unrelayed(limit)
@@ -275,3 +279,19 @@ async def test_wake_starts_a_pass_at_once(
 async def test_nonsense_settings_are_refused(store: SqliteStore, bad: dict[str, float]) -> None:
     with pytest.raises(ValueError):
         OutboxRelay(store, MemoryEventStream(), **bad)  # type: ignore[arg-type]
+
+
+async def test_of_two_relays_on_one_store_one_drains(
+        store: SqliteStore, mock_clock: trio.testing.MockClock, nursery: trio.Nursery) -> None:
+    docs = await make_docs(store, 1)
+    stream, received = MemoryEventStream(), list[Delivery]()
+    nursery.start_soon(collect, stream, received)
+    for holder in ("first", "second"):
+        await nursery.start(OutboxRelay(store, stream, holder=holder).run)
+    await append_ops(store, docs[0], 20)
+    pending = await store.outbox_pending(1000)
+    await settle(mock_clock, lambda: len(received) >= len(pending) + 20)
+    mock_clock.jump(5)
+    await trio.testing.wait_all_tasks_blocked(IDLE_CUSHION_S)
+    ids = [d.event.id for d in received]
+    assert len(ids) == len(set(ids)) == len(pending) + 20  # nothing published twice

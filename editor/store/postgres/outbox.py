@@ -54,3 +54,12 @@ class PostgresOutbox(PostgresDatabase):
                 " WHERE d.id = m.doc_id", doc_ids, versions)
 
         await self._write(mark, transaction=False)
+
+    async def claim_relay(self, holder: str, ttl_s: float, now: float) -> bool:
+        """Whether ``holder`` holds the relay lease (renewed, or taken when free/expired)."""
+        holder_now = await self._write(lambda c: c.fetchval(
+            "INSERT INTO relay_lease (name, holder, until) VALUES ('outbox', $1, $2)"
+            " ON CONFLICT (name) DO UPDATE SET holder = EXCLUDED.holder, until = EXCLUDED.until"
+            " WHERE relay_lease.holder = EXCLUDED.holder OR relay_lease.until < $3"
+            " RETURNING holder", holder, now + ttl_s, now), transaction=False)
+        return holder_now is not None

@@ -102,6 +102,11 @@ CREATE TABLE IF NOT EXISTS invitations (
     PRIMARY KEY (doc_id, email_key)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS invitations_by_email ON invitations(email_key);
+CREATE TABLE IF NOT EXISTS relay_lease (
+    name TEXT PRIMARY KEY,
+    holder TEXT NOT NULL,
+    until REAL NOT NULL
+) WITHOUT ROWID;
 """
 # Columns added after the first release; databases made before get them at open.
 ADDED_COLUMNS = {

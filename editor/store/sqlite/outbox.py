@@ -42,3 +42,12 @@ class SqliteOutbox(SqliteDatabase):
         if rows:
             await self._write(lambda c: c.executemany(
                 "UPDATE documents SET relayed_head = max(relayed_head, ?) WHERE id = ?", rows))
+
+    async def claim_relay(self, holder: str, ttl_s: float, now: float) -> bool:
+        """Whether ``holder`` holds the relay lease (renewed, or taken when free/expired)."""
+        row = await self._write(lambda c: c.execute(
+            "INSERT INTO relay_lease (name, holder, until) VALUES ('outbox', ?, ?)"
+            " ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, until = excluded.until"
+            " WHERE relay_lease.holder = excluded.holder OR relay_lease.until < ?"
+            " RETURNING holder", (holder, now + ttl_s, now)).fetchone())
+        return row is not None
