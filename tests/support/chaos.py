@@ -45,10 +45,11 @@ class Mode:
 
 
 OUTAGE_S = 5.0  # how long Redis, S3 and Kafka stay down
-# "Edits never stop" is an ack gap well below the outage (a healthy client on this loaded
-# 2-core machine sees up to ~1.5 s, ~2.5 s while moto starts); a replica's clients resume
-# within 5 s, writes within 10 s of the primary's death (issue 14's RTO).
-NEVER_STOP_S = 3.5
+# "Edits never stop" is an ack gap below the outage (a healthy client on this loaded 2-core
+# machine sees up to ~1.5 s, ~2.5 s while moto starts, ~3 s while the relay and the workers
+# catch up with a broker back from the dead); a replica's clients resume within 5 s, writes
+# within 10 s of the primary's death (issue 14's RTO).
+NEVER_STOP_S = 4.0
 # The failover worker checks every 2 s here (3 failures, as shipped), so the figure is the
 # system's recovery rather than where in the check interval the kill fell; with the shipped
 # 5 s interval add up to 3 s (tests/ha runs that case; benchmarks/chaos.py --check-interval).
