@@ -14,9 +14,16 @@ inside Trio, trio-asyncio's policy is the right one anyway.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import trio
-from trio_asyncio import TrioEventLoop, aio_as_trio, open_loop
+import trio_asyncio
+from trio_asyncio import TrioEventLoop, aio_as_trio
+
+from editor import logs
+
+log = logs.get(__name__)
 
 
 def keep_plain_asyncio_outside_trio() -> None:
@@ -25,6 +32,34 @@ def keep_plain_asyncio_outside_trio() -> None:
         trio.lowlevel.current_task()
     except RuntimeError:
         asyncio.set_event_loop_policy(asyncio.DefaultEventLoopPolicy())
+
+
+@asynccontextmanager
+async def open_loop() -> AsyncIterator[TrioEventLoop]:
+    """A trio-asyncio loop for one adapter, that logs (not raises) connection errors nobody
+    awaited."""
+    async with trio_asyncio.open_loop() as loop:
+        loop.set_exception_handler(_log_lost_connections)
+        yield loop
+
+
+def _log_lost_connections(loop: asyncio.AbstractEventLoop, context: dict[str, object]
+                          ) -> None:
+    """Log, rather than raise, a connection error that no caller was waiting for.
+
+    asyncio clients leave the error of an abandoned connection attempt (asyncpg's TLS probe
+    of a node that died during a failover, a connect cut off by a timeout) in a future nobody
+    awaits; asyncio reports it when the future is collected, and trio-asyncio's default
+    handler re-raises it in the loop's nursery, which ended the whole process (found by
+    tests/chaos). The error reached no operation, so nothing is lost by logging it; anything
+    else still raises.
+    """
+    exc = context.get("exception")
+    if isinstance(exc, OSError):  # ConnectionError included
+        log.warning("connection error nobody awaited", extra={
+            "error": f"{type(exc).__name__}: {exc}", "context": str(context.get("message"))})
+        return
+    loop.default_exception_handler(context)
 
 
 def sole_exception(group: BaseExceptionGroup[BaseException]) -> BaseException | None:

@@ -36,23 +36,6 @@ class PostgresStore(PostgresOpLog, PostgresDocuments, PostgresAccounts, Postgres
         return await self.bridge(run, shield=True)
 
 
-def _log_lost_connections(loop: aio.TrioEventLoop, context: dict[str, object]) -> None:
-    """Log, rather than raise, a connection error that no caller was waiting for.
-
-    asyncpg leaves the error of an abandoned connection attempt (its TLS probe of a node that
-    died during a failover, a connect cut off by a timeout) in a future nobody awaits; asyncio
-    reports it when the future is collected, and trio-asyncio's default handler re-raises it
-    in the loop's nursery, which ended the whole process (found by tests/chaos). The error
-    reached no operation, so nothing is lost by logging it; anything else still raises.
-    """
-    exc = context.get("exception")
-    if isinstance(exc, OSError):  # ConnectionError included
-        log.warning("database connection error nobody awaited", extra={
-            "error": f"{type(exc).__name__}: {exc}", "context": str(context.get("message"))})
-        return
-    loop.default_exception_handler(context)
-
-
 @asynccontextmanager
 async def opened_postgres_store(url: str, *, apply_migrations: bool = True,
                                 settings: PoolSettings = DEFAULT_POOL
@@ -60,7 +43,6 @@ async def opened_postgres_store(url: str, *, apply_migrations: bool = True,
     """The store on ``url``, its schema migrated unless told not to; closed on exit."""
     try:
         async with aio.open_loop() as loop:
-            loop.set_exception_handler(_log_lost_connections)
             pool = await PostgresDatabase.create_pool(loop, url, settings)
             replica = None
             if settings.read_url:
