@@ -215,7 +215,9 @@ async def test_object_store_down_and_bucket_gone_while_the_archiver_works(
         missing = expected_snapshots(third, second)
         await archived(missing)
         objects = await bucket_objects(private_moto, bucket)
-        assert set(objects) == missing
+        # Earlier snapshots the store lost come back too once the archiver meets their
+        # document afresh (it asks the archive what it lacks); all are right.
+        assert set(objects) >= missing
         await check_contents(stack, owner, objects)
 
         def announced(events: list[Event]) -> bool:
