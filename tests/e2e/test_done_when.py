@@ -210,7 +210,7 @@ async def test_separate_services_on_postgres_kafka_s3(
 
         await wait_until(all_archived, 15 + ARCHIVE_IDLE_S, f"snapshots {sorted(expected)}")
         objects = await bucket_objects(shared_moto, bucket)
-        assert set(objects) == expected
+        assert set(objects) >= expected  # extra idle heads under load: checked too
         await story.check_snapshots(stack["documents"].http_url, objects)
 
         def documents_done(events: list[Event]) -> bool:
@@ -239,7 +239,7 @@ async def test_separate_services_on_postgres_kafka_s3(
                                topic=COLLABORATION_EVENTS) or 0.0
         assert produced >= sum(heads.values())
         archiver = await scrape(stack["archiver"].http_url)
-        assert metric(archiver, "editor_archive_writes_total") == len(expected)
+        assert metric(archiver, "editor_archive_writes_total") >= len(expected)
         reconciler = await scrape(stack["reconciler"].http_url)
         assert metric(reconciler, "editor_reconciler_divergence_total") == 0
     codes = stack.stop_all()
@@ -272,7 +272,9 @@ async def test_editor_serve_with_embedded_defaults(tmp_path: Path) -> None:
             await wait_until(all_archived, 15, f"snapshots {sorted(expected)}")
             objects = {str(p.relative_to(archive)): json.loads(p.read_text())
                        for p in archive.rglob("*.json")}
-            assert set(objects) == expected
+            # An edit pause longer than the idle time (a loaded machine) archives an extra head
+            # on the way: more snapshots, each still checked against history below.
+            assert set(objects) >= expected
             await story.check_snapshots(live.http_url, objects)
             metrics_url = f"http://127.0.0.1:{metrics_port}"
 
@@ -282,7 +284,7 @@ async def test_editor_serve_with_embedded_defaults(tmp_path: Path) -> None:
 
             await wait_until(drained, 10, "outbox drained")
             samples = await scrape(metrics_url)
-            assert metric(samples, "editor_archive_writes_total") == len(expected)
+            assert metric(samples, "editor_archive_writes_total") >= len(expected)
             assert metric(samples, "editor_reconciler_divergence_total") == 0
         # No event is left in the outbox table: each one reached the in-process stream.
         with sqlite3.connect(live.data_dir / "editor.db") as db:
