@@ -4,19 +4,26 @@
     python -m benchmarks.collab S2 --duration 10 --client-procs 2
     python -m benchmarks.collab S2 --database postgresql   # a private, durable PostgreSQL
     python -m benchmarks.collab S1 --replicas 2 [--redis-down]   # two servers and a Redis
+    python -m benchmarks.collab S2 --light --client-procs 1     # raw-socket writers
+    python -m benchmarks.collab S1 --authors 200 --light        # S1 with 200 authors
+    python -m benchmarks.collab S3 --profile /tmp/s3.txt        # py-spy of the server
 
 The server runs as a real `editor serve` subprocess on a fresh data directory, pinned to
 CPU 0 when the machine has more than one; client processes are pinned to the other CPUs.
-Prints committed ops/s, ack and fan-out latency percentiles, convergence, server CPU seconds
-and peak RSS. Every ack is durable (SQLite WAL with synchronous=FULL, or PostgreSQL with
-fsync and synchronous_commit on; its server is not pinned). See docs/performance.md.
+Prints committed ops/s, ack and fan-out latency percentiles, convergence, server and client
+CPU, and peak RSS. A run whose client core was saturated (the load generator, not the
+server, set the pace) is flagged ``valid: False``. Every ack is durable (SQLite WAL with
+synchronous=FULL, or PostgreSQL with fsync and synchronous_commit on; its server is not
+pinned). See docs/performance.md.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -113,8 +120,14 @@ def _setup(server: LiveServer, scenario: Scenario) -> list[dict[str, Any]]:
     return sessions
 
 
+# Above this share of the client cores busy during the load, the figures are the load
+# generator's as much as the server's: the run is flagged invalid.
+CLIENT_SATURATED = 0.85
+
+
 def run(scenario: Scenario, client_procs: int, duration_s: float | None,
-        database_url: str = "", replicas: int = 1, redis_down: bool = False) -> dict[str, Any]:
+        database_url: str = "", replicas: int = 1, redis_down: bool = False, *,
+        light: bool = False, profile: str = "") -> dict[str, Any]:
     """Run one scenario and return its figures (on SQLite unless ``database_url``).
 
     ``replicas`` > 1: that many servers on one database and one private Redis, each
@@ -152,7 +165,7 @@ def run(scenario: Scenario, client_procs: int, duration_s: float | None,
         for i in range(client_procs):
             spec = {"ws_url": server.ws_url, "rate_per_s": scenario.rate_per_s,
                     "duration_s": duration, "settle_s": 1.0, "connect_timeout_s": 120,
-                    "sessions": sessions[i::client_procs]}
+                    "sessions": sessions[i::client_procs], "light_writers": light}
             proc = subprocess.Popen([sys.executable, "-m", "benchmarks.collab_worker"],
                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
             _pin(proc.pid, client_cpus)
@@ -167,6 +180,7 @@ def run(scenario: Scenario, client_procs: int, duration_s: float | None,
         _, rss_connected, _ = _procs_stats(pids)
         cpu_start, _, _ = _procs_stats(pids)
         started = time.monotonic()
+        spy = _start_profile(profile, pids[0], duration) if profile else None
         for proc in procs:
             assert proc.stdin is not None
             proc.stdin.write("go\n")
@@ -177,11 +191,35 @@ def run(scenario: Scenario, client_procs: int, duration_s: float | None,
             reports.append(json.loads(out.strip().splitlines()[-1]))
         elapsed = time.monotonic() - started
         cpu_end, _, peak_rss = _procs_stats(pids)
+        if spy is not None:
+            spy.wait(timeout=60)
         heads, contents = _final_state(server, sessions)
     replica_of = {s["client_id"]: s["ws_url"] for s in sessions}
-    return _summarise(scenario, reports, sessions, connected, duration, elapsed, heads, contents,
-                      cpu_end - cpu_start, cpu_end - cpu_before, peak_rss,
-                      rss_connected - rss_before, replica_of if replicas > 1 else None)
+    result = _summarise(scenario, reports, sessions, connected, duration, elapsed, heads,
+                        contents, cpu_end - cpu_start, cpu_end - cpu_before, peak_rss,
+                        rss_connected - rss_before, replica_of if replicas > 1 else None)
+    client_cpu = sum(r.get("cpu_s", 0.0) for r in reports)
+    load_s = max((r.get("elapsed_s", duration) for r in reports), default=duration)
+    client_busy = client_cpu / (load_s * len(client_cpus))
+    result.update({
+        "server_core_busy": (cpu_end - cpu_start) / duration / len(server_cpus),
+        "client_cpu_s": client_cpu, "client_cores": len(client_cpus),
+        "client_core_busy": client_busy,
+        "valid": client_busy < CLIENT_SATURATED,
+        "loadavg_1m": os.getloadavg()[0],
+    })
+    if profile:
+        result["profile"] = profile
+    return result
+
+
+def _start_profile(path: str, pid: int, duration_s: float) -> subprocess.Popen[bytes]:
+    """py-spy on the server for the load phase: collapsed stacks (``-f raw``) at ``path``."""
+    py_spy = os.environ.get("PY_SPY") or shutil.which("py-spy") or "py-spy"
+    return subprocess.Popen(
+        [py_spy, "record", "--pid", str(pid), "--duration", str(int(duration_s)),
+         "--rate", "200", "--nonblocking", "--format", "raw", "--output", path],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def _procs_stats(pids: list[int]) -> tuple[float, int, int]:
@@ -221,6 +259,7 @@ def _summarise(scenario: Scenario, reports: list[dict[str, Any]], sessions: list
         set(digests) == {contents[doc_id]}
         for r in reports for doc_id, digests in r["contents"].items())
     clients_reported = sum(len(d) for r in reports for d in r["contents"].values())
+    light = sum(r.get("light", 0) for r in reports)  # writers that do not hold the content
     errors = [e for r in reports for e in r["errors"]]
     committed = sum(heads.values())
     return {
@@ -229,7 +268,7 @@ def _summarise(scenario: Scenario, reports: list[dict[str, Any]], sessions: list
         "committed_ops_per_s": committed / duration,
         "ack": _percentiles(acks), "fanout": _percentiles(fanout),
         **({"fanout_cross_replica": _percentiles(cross)} if replica_of else {}),
-        "converged": converged and clients_reported == len(sessions) and not errors,
+        "converged": converged and clients_reported + light == len(sessions) and not errors,
         "clients_reported": clients_reported, "errors": errors[:5],
         "server_cpu_s": cpu_run_s, "server_cpu_incl_connect_s": cpu_total_s,
         "server_peak_rss_mib": peak_rss / 2**20,
@@ -250,6 +289,16 @@ def main() -> None:
                              " durable PostgreSQL server started for the run")
     parser.add_argument("--replicas", type=int, default=1,
                         help="servers sharing the database and a private Redis (default 1)")
+    parser.add_argument("--light", action="store_true",
+                        help="writers on raw sockets that insert at 0 (the observers stay SDK"
+                             " clients and check convergence): a load side that is not the"
+                             " bottleneck")
+    parser.add_argument("--authors", type=int, default=0,
+                        help="clients per document instead of the scenario's")
+    parser.add_argument("--profile", default="",
+                        help="write py-spy collapsed stacks of the server's load phase here"
+                             " (py-spy on PATH or in $PY_SPY)")
+    parser.add_argument("--json", default="", help="also append each result as a JSON line here")
     parser.add_argument("--redis-down", action="store_true",
                         help="with --replicas: kill Redis before the load (the degraded path)")
     args = parser.parse_args()
@@ -258,13 +307,21 @@ def main() -> None:
     try:
         for name in names:
             scenario = SCENARIOS[name]
+            if args.authors:
+                scenario = dataclasses.replace(
+                    scenario, name=f"{scenario.name} ({args.authors} authors)",
+                    clients_per_document=args.authors)
             procs = args.client_procs or (4 if name == "S4" else 1)
             print(f"== {scenario.name} on {args.database}, {args.replicas} replica(s)"
                   f"{', Redis down' if args.redis_down else ''} ({procs} client processes)",
                   flush=True)
             database_url = postgres.new_database() if postgres else ""
             result = run(scenario, procs, args.duration, database_url, args.replicas,
-                         args.redis_down)
+                         args.redis_down, light=args.light, profile=args.profile)
+            if args.json:
+                with open(args.json, "a") as out:
+                    out.write(json.dumps({"name": name, "authors": scenario.clients_per_document,
+                                          "light": args.light, **result}) + "\n")
             for key, value in result.items():
                 if key != "scenario":
                     shown = f"{value:.2f}" if isinstance(value, float) else value

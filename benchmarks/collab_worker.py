@@ -18,6 +18,7 @@ from typing import Any
 
 import trio
 
+from benchmarks.light_client import light_client
 from editor.client import Acked, ClientOptions, RemoteChange, open_document
 
 EMOJI = ["\U0001F600", "\u00e9", "\u0301", "x", "y", " "]
@@ -94,6 +95,11 @@ async def _client(spec: dict[str, Any], session: dict[str, Any], report: dict[st
             nursery.cancel_scope.cancel()
 
 
+def _cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 async def _main(spec: dict[str, Any]) -> dict[str, Any]:
     report: dict[str, Any] = {"acks": [], "sends": {}, "recvs": [], "contents": {}, "errors": []}
     start_gate = trio.Event()
@@ -107,8 +113,15 @@ async def _main(spec: dict[str, Any]) -> dict[str, Any]:
             except Exception as exc:  # reported, so one failing client does not hide the rest
                 report["errors"].append(f"{session['client_id']}: {exc!r}")
 
+        async def run_light(session: dict[str, Any]) -> None:
+            try:
+                await light_client(spec, session, report, clock, start_gate, connected)
+            except Exception as exc:  # reported, so one failing client does not hide the rest
+                report["errors"].append(f"{session['client_id']}: {exc!r}")
+
         for index, session in enumerate(sessions):
-            nursery.start_soon(run, session)
+            light = spec.get("light_writers") and not session["observer"]
+            nursery.start_soon(run_light if light else run, session)
             if index % 50 == 49:
                 await trio.sleep(0.05)  # connect in waves: the accept rate is finite
         with trio.move_on_after(spec["connect_timeout_s"]):
@@ -119,7 +132,12 @@ async def _main(spec: dict[str, Any]) -> dict[str, Any]:
         # The parent sends a line when every process is connected: start together.
         await trio.to_thread.run_sync(sys.stdin.readline)
         clock["deadline"] = time.monotonic() + spec["duration_s"]
+        cpu_at_start, started = _cpu_s(), time.monotonic()
         start_gate.set()
+        await trio.sleep(spec["duration_s"])
+        # The load phase alone: the settle and convergence waits that follow are idle time.
+        report["cpu_s"] = _cpu_s() - cpu_at_start
+        report["elapsed_s"] = time.monotonic() - started
     return report
 
 

@@ -1,11 +1,13 @@
 """What the engine hands to a session to send, as domain values; ``editor.net.wire`` encodes.
 
 Values sent to many sessions (a committed batch, a cursor, a leave) carry a small cache so
-the wire layer encodes them once per document, not once per session.
+the wire layer encodes them once per document, not once per session: the JSON text and the
+complete WebSocket frame (``wire``), the same bytes for every session that sends it alone.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,9 +19,12 @@ class OpsOut:
     """Committed ops, consecutive versions, for every session of the document."""
 
     ops: tuple[CommittedOp, ...]
-    committed_at: float  # epoch seconds when the batch became durable, for editor_fanout_seconds
+    # Epoch seconds when the batch became durable, for editor_fanout_seconds: by default
+    # now, since a batch is made as soon as it is durable.
+    committed_at: float = field(default_factory=time.time)
     frames: list[str] = field(default_factory=list, repr=False)  # one per op, once encoded
     message: list[str] = field(default_factory=list, repr=False)  # all of them, packed
+    wire: list[bytes] = field(default_factory=list, repr=False)  # that message's frame
 
 
 @dataclass(frozen=True, eq=False)
@@ -40,6 +45,7 @@ class CursorOut:
     index: int | None
     length: int
     encoded: list[str] = field(default_factory=list, repr=False)
+    wire: list[bytes] = field(default_factory=list, repr=False)
 
 
 @dataclass(frozen=True, eq=False)
@@ -48,6 +54,7 @@ class LeaveOut:
 
     client_id: str
     encoded: list[str] = field(default_factory=list, repr=False)
+    wire: list[bytes] = field(default_factory=list, repr=False)
 
 
 @dataclass(frozen=True)

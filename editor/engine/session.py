@@ -69,10 +69,25 @@ class Session:
         """Whether the session's role lets it commit ops."""
         return self.role != "viewer"
 
-    def op_received(self) -> None:
-        """The client sent an op: it is owed an answer."""
+    def op_received(self) -> bool:
+        """The client sent an op: it is owed an answer. False, and the session closes with
+        ``rate_limited``, when it already owes ``FLOOD_UNANSWERED_OPS`` answers.
+
+        The same flood also shows as a queue full of answers (``deliver``), but only once the
+        client's socket buffers are full: with answers packed into one message per tick they
+        may never fill, so a flood is recognised as it is read too.
+        """
+        if self.ops_unanswered >= FLOOD_UNANSWERED_OPS:
+            self._flood()
+            return False
         self.ops_unanswered += 1
         self._received_at.append(time.perf_counter())
+        return True
+
+    def _flood(self) -> None:
+        message = (f"{self.ops_unanswered} ops sent without waiting for their acks;"
+                   " send one op at a time")
+        self.close(CloseCode.RATE_LIMITED, message, error=ErrorOut("rate_limited", message))
 
     def sent(self, item: Outgoing) -> None:
         """``item`` went out on the wire: the answers it carries are no longer owed."""
@@ -98,10 +113,7 @@ class Session:
             self._send.send_nowait(item)
         except trio.WouldBlock:
             if self.ops_unanswered >= FLOOD_UNANSWERED_OPS:
-                message = (f"{self.ops_unanswered} ops sent without waiting for their acks;"
-                           " send one op at a time")
-                self.close(CloseCode.RATE_LIMITED, message,
-                           error=ErrorOut("rate_limited", message))
+                self._flood()
             else:
                 # The client resumes from the version it applied: nothing queued is worth
                 # pushing into a connection that could not take it.

@@ -3,13 +3,15 @@ the engine's ``Outgoing`` values encoded into server frames. Pure: no I/O.
 
 Parsing raises ``BadRequest`` with a message that names the field. Values shared by many
 sessions are encoded once (their ``encoded`` cache); a sender's own batch reuses the shared
-encodings of the others' ops and puts ``ack`` frames in place of its own.
+encodings of the others' ops and puts ``ack`` frames in place of its own. ``encode_many``
+packs everything a session has queued into one message (PROTOCOL.md §2 "Batching").
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -114,11 +116,11 @@ def encode(frame: dict[str, Any]) -> str:
     return json.dumps(frame, ensure_ascii=False, separators=(",", ":"))
 
 
-def pack(encoded_frames: list[str]) -> str:
+def pack(frames: list[str]) -> str:
     """One WebSocket message for several encoded frames: the frame itself, or a JSON array."""
-    if len(encoded_frames) == 1:
-        return encoded_frames[0]
-    return "[" + ",".join(encoded_frames) + "]"
+    if len(frames) == 1:
+        return frames[0]
+    return "[" + ",".join(frames) + "]"
 
 
 def op_frame(op: CommittedOp) -> dict[str, Any]:
@@ -168,11 +170,7 @@ def encode_outgoing(item: Outgoing) -> str:
             item.message.append(pack(_op_frames(item)))
         return item.message[0]
     if isinstance(item, OwnOpsOut):
-        shared = _op_frames(item.batch)
-        own = [encode({"type": "ack", "seq": op.seq, "version": op.version})
-               if position in item.ack_positions else shared[position]
-               for position, op in enumerate(item.batch.ops)]
-        return pack(own)
+        return pack(encoded_frames(item))
     if isinstance(item, CursorOut):
         return _once(item, cursor_frame(item))
     if isinstance(item, LeaveOut):
@@ -183,3 +181,27 @@ def encode_outgoing(item: Outgoing) -> str:
         return error(item.code, item.message, item.seq)
     assert isinstance(item, PongOut)
     return encode({"type": "pong", "t": item.t})
+
+
+def encoded_frames(item: Outgoing) -> list[str]:
+    """The encoded frames ``item`` stands for, in order (the shared encodings, not copies)."""
+    if isinstance(item, OpsOut):
+        return _op_frames(item)
+    if isinstance(item, OwnOpsOut):
+        shared = _op_frames(item.batch)
+        return [encode({"type": "ack", "seq": op.seq, "version": op.version})
+                if position in item.ack_positions else shared[position]
+                for position, op in enumerate(item.batch.ops)]
+    return [encode_outgoing(item)]
+
+
+def encode_many(items: Sequence[Outgoing]) -> str:
+    """One WebSocket message for several queued items, in order: the item's own message
+    when there is one (shared by every session that sends it alone), else a JSON array of
+    all their frames."""
+    if len(items) == 1:
+        return encode_outgoing(items[0])
+    frames: list[str] = []
+    for item in items:
+        frames += encoded_frames(item)
+    return pack(frames)

@@ -2,6 +2,11 @@
 
 Each session is a small nursery: a reader, a writer fed by the session's bounded queue,
 and a heartbeat. Decisions live in the engine, frames in ``wire``; this is the shell.
+
+The writer sends everything queued when it wakes as one message (a JSON array of frames,
+PROTOCOL.md §2 "Batching"), and a batch a session sends alone goes out as the document's
+shared, ready-made WebSocket frame through ``wsconn.send_frame``: per session and tick, one
+``send`` system call and no encoding.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from editor.bus import RateLimiter
 from editor.config import Config
 from editor.engine.document import Submission
 from editor.engine.engine import Engine, OpenDocument
-from editor.engine.outgoing import CursorOut, ErrorOut, PongOut
+from editor.engine.outgoing import CursorOut, ErrorOut, LeaveOut, OpsOut, Outgoing, PongOut
 from editor.engine.sequencer import Proposal
 from editor.engine.session import Session
 from editor.errors import BadRequest, CloseCode, close_code_for
@@ -30,18 +35,24 @@ from editor.net.wire import (
     OpFrame,
     Ping,
     encode,
+    encode_many,
     encode_outgoing,
+    encoded_frames,
     error,
     op_frame,
     pack,
     parse,
     welcome,
 )
+from editor.net.wsconn import send_frame, text_frame
 from editor.store.protocols import Accounts, Documents
 
 log = logs.get(__name__)
 DOC_PATH = re.compile(r"/v1/docs/([A-Za-z0-9_-]{1,64})/ws")
 CATCH_UP_FRAMES_PER_MESSAGE = 100
+# The writer stops adding queued items to a message past this many characters of JSON (one
+# item alone may be larger): clients accept messages of a few MiB (the SDK 8 MiB).
+DRAINED_MESSAGE_CHARS = 256 * 1024
 HEARTBEAT_INTERVAL_S = 30.0
 
 
@@ -70,33 +81,76 @@ class _Fatal(Exception):
         self.close_code, self.code, self.message = close_code, code, message
 
 
+def _frame(items: list[Outgoing]) -> bytes:
+    """The WebSocket frame of one message carrying ``items``; a shared item sent alone (the
+    common case: one committed batch per tick) reuses the frame built for the first session."""
+    if len(items) == 1:
+        item = items[0]
+        if isinstance(item, OpsOut | CursorOut | LeaveOut):
+            if not item.wire:
+                item.wire.append(text_frame(encode_outgoing(item)))
+            return item.wire[0]
+    return text_frame(encode_many(items))
+
+
+def _chars(item: Outgoing) -> int:
+    return sum(len(frame) for frame in encoded_frames(item))
+
+
 class _Writer:
     """Sends a session's queue; knows whether it was stopped inside a message."""
 
     def __init__(self) -> None:
         self.mid_message = False
+        self._carry: Outgoing | None = None  # taken from the queue, goes first next time
+
+    async def _take(self, session: Session) -> list[Outgoing]:
+        """Wait for the next item, then take everything queued behind it (up to
+        ``DRAINED_MESSAGE_CHARS``); empty once the queue is closed and drained."""
+        if self._carry is not None:
+            first, self._carry = self._carry, None
+        else:
+            try:
+                first = await session.outbox.receive()
+            except trio.EndOfChannel:
+                return []
+        items = [first]
+        chars = 0
+        while True:
+            try:
+                item = session.outbox.receive_nowait()
+            except (trio.WouldBlock, trio.EndOfChannel):
+                return items
+            if not chars:
+                chars = _chars(first)
+            chars += _chars(item)
+            if chars > DRAINED_MESSAGE_CHARS:
+                self._carry = item
+                return items
+            items.append(item)
 
     async def run(self, ws: WebSocketConnection, session: Session) -> None:
         """Send until the queue is closed (and drained, if the session asks), then the
         session's last error."""
         try:
-            async for item in session.outbox:
+            while items := await self._take(session):
                 if session.close_code is not None and not session.drain_queue:
                     break
-                await self._send(ws, encode_outgoing(item))
-                session.sent(item)
-                if isinstance(item, ErrorOut) and item.seq is not None:
-                    close_code = close_code_for(item.code)
-                    if close_code is not None:  # the commit failed: reconnect and resend
-                        session.close(close_code, item.message)
+                await self._send(ws, _frame(items))
+                for item in items:
+                    session.sent(item)
+                    if isinstance(item, ErrorOut) and item.seq is not None:
+                        close_code = close_code_for(item.code)
+                        if close_code is not None:  # the commit failed: reconnect and resend
+                            session.close(close_code, item.message)
             if session.last_error is not None:
-                await self._send(ws, encode_outgoing(session.last_error))
+                await self._send(ws, text_frame(encode_outgoing(session.last_error)))
         except ConnectionClosed:
             session.close(CloseCode.GOING_AWAY, "the connection was lost")
 
-    async def _send(self, ws: WebSocketConnection, message: str) -> None:
+    async def _send(self, ws: WebSocketConnection, frame: bytes) -> None:
         self.mid_message = True
-        await ws.send_message(message)
+        await send_frame(ws, frame)
         self.mid_message = False
 
 
@@ -309,7 +363,8 @@ class CollabServer:
                     delta = frame.delta if _is_unicode(frame.delta) else LONE_SURROGATE_DELTA
                     proposal = Proposal(session.user_id, session.client_id, frame.seq,
                                         frame.version, delta, session.can_edit)
-                    session.op_received()
+                    if not session.op_received():
+                        return  # a flood: closed with rate_limited
                     await committer.submit(Submission(proposal, session))
                 elif isinstance(frame, CursorFrame):
                     if frame.version > runtime.head:
