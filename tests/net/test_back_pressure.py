@@ -28,7 +28,7 @@ async def test_a_full_queue_of_other_sessions_frames_is_a_slow_reader() -> None:
     session = _session()
     session.op_received()  # one op in flight is what the protocol allows
     for _ in range(3):
-        session.deliver(OpsOut(()))
+        session.deliver(OpsOut((), 0.0))
     assert session.close_code == CloseCode.GOING_AWAY
     assert session.last_error is None
 
@@ -49,7 +49,7 @@ async def test_answers_sent_are_no_longer_owed() -> None:
         session.op_received()
     session.sent(AckOut(1, 0))
     session.sent(ErrorOut("forbidden", "viewer", 2))
-    session.sent(OwnOpsOut(OpsOut(()), frozenset({0, 1})))
+    session.sent(OwnOpsOut(OpsOut((), 0.0), frozenset({0, 1})))
     session.sent(ErrorOut("bad_version", "cursor above the head"))  # not about an op
     assert session.ops_unanswered == 1
     session.sent(AckOut(3, 1))
