@@ -120,7 +120,10 @@ async def open_backends(cfg: Config) -> AsyncIterator[Backends]:
 
             kafka = await stack.enter_async_context(opened_kafka(
                 cfg.kafka_bootstrap, partitions=cfg.kafka_partitions,
-                replication_factor=cfg.kafka_replication_factor, client_id=origin))
+                replication_factor=cfg.kafka_replication_factor, client_id=origin,
+                session_timeout_ms=cfg.kafka_session_timeout_ms,
+                heartbeat_interval_ms=max(100, cfg.kafka_session_timeout_ms // 3),
+                request_timeout_ms=cfg.kafka_request_timeout_ms))
             events = event_source = kafka
         else:
             stream = MemoryEventStream(max_events_per_partition=EMBEDDED_EVENTS_PER_PARTITION)

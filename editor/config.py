@@ -35,6 +35,8 @@ class Config:
     kafka_bootstrap: str = ""  # empty: the in-process event stream
     kafka_partitions: int = 6  # of topics created when missing
     kafka_replication_factor: int = 1
+    kafka_session_timeout_ms: int = 10_000  # a consumer silent this long leaves its group
+    kafka_request_timeout_ms: int = 15_000  # a broker silent this long is unavailable
     s3_endpoint: str = ""  # empty: DATA_DIR/archive/
     s3_access_key: str = ""
     s3_secret_key: str = ""
@@ -231,6 +233,9 @@ def _check_distributed(cfg: Config) -> None:
         check_kafka_bootstrap(cfg.kafka_bootstrap)
         if cfg.kafka_partitions < 1 or cfg.kafka_replication_factor < 1:
             raise ConfigError("EDITOR_KAFKA_PARTITIONS and _REPLICATION_FACTOR must be >= 1")
+        if not 1_000 <= cfg.kafka_session_timeout_ms < cfg.kafka_request_timeout_ms:
+            raise ConfigError("EDITOR_KAFKA_SESSION_TIMEOUT_MS must be at least 1000 and below"
+                              " EDITOR_KAFKA_REQUEST_TIMEOUT_MS")
     if cfg.s3_endpoint:
         from editor.archive.s3 import check_s3_endpoint
 
