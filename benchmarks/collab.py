@@ -72,6 +72,15 @@ def _percentiles(values: list[float]) -> str:
     return f"p50 {at(0.50):.2f} ms  p95 {at(0.95):.2f} ms  p99 {at(0.99):.2f} ms  (n={len(values)})"
 
 
+def _percentile_ms(values: list[float]) -> list[float]:
+    """p50, p95 and p99 in milliseconds (empty when there are no values)."""
+    if not values:
+        return []
+    ordered = sorted(values)
+    return [ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+            for q in (0.50, 0.95, 0.99)]
+
+
 def _proc_stats(pid: int) -> tuple[float, int, int]:
     """CPU seconds, current RSS and peak RSS (bytes) of a process."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -258,6 +267,8 @@ def _summarise(scenario: Scenario, reports: list[dict[str, Any]], sessions: list
     converged = all(
         set(digests) == {contents[doc_id]}
         for r in reports for doc_id, digests in r["contents"].items())
+    at_head = all(version == heads[doc_id] for r in reports
+                  for doc_id, versions in r.get("versions", {}).items() for version in versions)
     clients_reported = sum(len(d) for r in reports for d in r["contents"].values())
     light = sum(r.get("light", 0) for r in reports)  # writers that do not hold the content
     errors = [e for r in reports for e in r["errors"]]
@@ -267,9 +278,11 @@ def _summarise(scenario: Scenario, reports: list[dict[str, Any]], sessions: list
         "duration_s": duration, "committed_ops": committed,
         "committed_ops_per_s": committed / duration,
         "ack": _percentiles(acks), "fanout": _percentiles(fanout),
+        "ack_ms": _percentile_ms(acks), "fanout_ms": _percentile_ms(fanout),
         **({"fanout_cross_replica": _percentiles(cross)} if replica_of else {}),
         "converged": converged and clients_reported + light == len(sessions) and not errors,
-        "clients_reported": clients_reported, "errors": errors[:5],
+        "clients_reported": clients_reported, "clients_at_head": at_head,
+        "errors": errors[:5],
         "server_cpu_s": cpu_run_s, "server_cpu_incl_connect_s": cpu_total_s,
         "server_peak_rss_mib": peak_rss / 2**20,
         "rss_per_session_kib": rss_sessions / max(1, connected) / 1024,
@@ -295,6 +308,9 @@ def main() -> None:
                              " bottleneck")
     parser.add_argument("--authors", type=int, default=0,
                         help="clients per document instead of the scenario's")
+    parser.add_argument("--rate", type=float, default=-1.0,
+                        help="edits per second per client instead of the scenario's"
+                             " (0: next edit on ack)")
     parser.add_argument("--profile", default="",
                         help="write py-spy collapsed stacks of the server's load phase here"
                              " (py-spy on PATH or in $PY_SPY)")
@@ -311,8 +327,12 @@ def main() -> None:
                 scenario = dataclasses.replace(
                     scenario, name=f"{scenario.name} ({args.authors} authors)",
                     clients_per_document=args.authors)
+            if args.rate >= 0:
+                scenario = dataclasses.replace(
+                    scenario, name=f"{scenario.name} at {args.rate:g} edits/s",
+                    rate_per_s=args.rate)
             procs = args.client_procs or (4 if name == "S4" else 1)
-            print(f"== {scenario.name} on {args.database}, {args.replicas} replica(s)"
+            print(f"== {scenario.name}{' (light writers)' if args.light else ''} on {args.database}, {args.replicas} replica(s)"
                   f"{', Redis down' if args.redis_down else ''} ({procs} client processes)",
                   flush=True)
             database_url = postgres.new_database() if postgres else ""
@@ -323,7 +343,7 @@ def main() -> None:
                     out.write(json.dumps({"name": name, "authors": scenario.clients_per_document,
                                           "light": args.light, **result}) + "\n")
             for key, value in result.items():
-                if key != "scenario":
+                if key not in ("scenario", "ack_ms", "fanout_ms"):
                     shown = f"{value:.2f}" if isinstance(value, float) else value
                     print(f"  {key:28} {shown}", flush=True)
     finally:

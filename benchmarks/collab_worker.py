@@ -89,7 +89,16 @@ async def _client(spec: dict[str, Any], session: dict[str, Any], report: dict[st
                     await trio.sleep(max(0.0, next_at - time.monotonic()))
             with trio.move_on_after(15):
                 await doc.wait_synchronized()
-            await trio.sleep(spec["settle_s"])
+            # Quiescence, not a fixed pause: the others' last ops may take as long as their
+            # acks (seconds on a loaded machine) to arrive.
+            with trio.move_on_after(30):
+                while True:
+                    version = doc.version
+                    await trio.sleep(spec["settle_s"])
+                    if doc.version == version and doc.synchronized:
+                        break
+            report.setdefault("versions", {}).setdefault(session["doc_id"], []).append(
+                doc.version)
             digest = hashlib.sha256(json.dumps(doc.content, sort_keys=True).encode()).hexdigest()
             report["contents"].setdefault(session["doc_id"], []).append(digest)
             nursery.cancel_scope.cancel()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import trio
@@ -54,7 +55,8 @@ class Session:
     _received_at: deque[float] = field(default_factory=deque, repr=False)  # unanswered ops
     _send: trio.MemorySendChannel[Outgoing] = field(init=False, repr=False)
     outbox: trio.MemoryReceiveChannel[Outgoing] = field(init=False, repr=False)
-    closed: trio.Event = field(default_factory=trio.Event, repr=False)
+    # Called once when the session closes (the connection stops reading).
+    on_close: Callable[[], None] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self._send, self.outbox = trio.open_memory_channel[Outgoing](self.queue_messages)
@@ -132,5 +134,6 @@ class Session:
             self.last_error = error
             # A session ending on an error skips the queue: the client resumes anyway.
             self.drain_queue = drain and error is None
-            self.closed.set()
             self._send.close()
+            if self.on_close is not None:
+                self.on_close()

@@ -1,7 +1,8 @@
 """The collaboration listener: one trio-websocket session per connection (PROTOCOL.md §2–§3).
 
-Each session is a small nursery: a reader, a writer fed by the session's bounded queue,
-and a heartbeat. Decisions live in the engine, frames in ``wire``; this is the shell.
+Each session is its handler task, which reads, and a writer fed by the session's bounded
+queue (with trio-websocket's own reader: three tasks). One task pings every session every
+30 s. Decisions live in the engine, frames in ``wire``; this is the shell.
 
 The writer sends everything queued when it wakes as one message (a JSON array of frames,
 PROTOCOL.md §2 "Batching"), and a batch a session sends alone goes out as the document's
@@ -171,6 +172,8 @@ class CollabServer:
         self.documents = documents
         self.tokens = tokens
         self.sessions: set[Session] = set()
+        self._sockets: dict[Session, WebSocketConnection] = {}
+        self._pinging: set[Session] = set()  # a ping is out, its pong not back yet
         self.accepting = True
         self.connections = 0
         self._all_closed = trio.Event()
@@ -185,6 +188,7 @@ class CollabServer:
                     max_message_size=self.cfg.max_message_bytes,
                     message_queue_size=4, connect_timeout=10, disconnect_timeout=5,
                     task_status=task_status))
+            nursery.start_soon(self._heartbeats, nursery)
             task_status.started(server.port)
             await trio.sleep_forever()
         raise AssertionError("unreachable")
@@ -284,10 +288,12 @@ class CollabServer:
         snapshot = runtime.content.to_delta() if hello.version is None else None
         peers = runtime.peers(exclude=session)
         self.sessions.add(session)
+        self._sockets[session] = ws
         try:
             await self._run_session(ws, document, session, hello, head, snapshot, peers)
         finally:
             self.sessions.discard(session)
+            del self._sockets[session]
             runtime.leave(session)
 
     async def _run_session(self, ws: WebSocketConnection, document: OpenDocument,
@@ -308,11 +314,12 @@ class CollabServer:
         writer = _Writer()
         async with trio.open_nursery() as nursery:
             nursery.start_soon(writer.run, ws, session)
-            async with trio.open_nursery() as inner:
-                inner.start_soon(self._read, ws, document, session)
-                inner.start_soon(self._heartbeat, ws, session)
-                await session.closed.wait()
-                inner.cancel_scope.cancel()
+            # This task reads until the session closes, from here (_read returns) or from
+            # anywhere else (the engine, the writer, the heartbeat: the scope is cancelled).
+            with trio.CancelScope() as reading:
+                session.on_close = reading.cancel
+                if session.close_code is None:
+                    await self._read(ws, document, session)
             # The writer finishes its message and drains the closed queue if asked;
             # a stuck client gets 2 s at most.
             nursery.cancel_scope.deadline = trio.current_time() + 2
@@ -329,9 +336,21 @@ class CollabServer:
             except ConnectionClosed:
                 pass
 
-    async def _heartbeat(self, ws: WebSocketConnection, session: Session) -> None:
+    async def _heartbeats(self, nursery: trio.Nursery) -> NoReturn:
+        """Every ``HEARTBEAT_INTERVAL_S``, ping each session whose last ping was answered.
+
+        One task for all sessions instead of one idle task each; a ping's task lives from
+        the ping to its pong (or ``ping_timeout_s``, then the session closes with 1001).
+        """
         while True:
             await trio.sleep(HEARTBEAT_INTERVAL_S)
+            for session, ws in list(self._sockets.items()):
+                if session not in self._pinging and session.close_code is None:
+                    self._pinging.add(session)
+                    nursery.start_soon(self._ping, ws, session)
+
+    async def _ping(self, ws: WebSocketConnection, session: Session) -> None:
+        try:
             with trio.move_on_after(self.cfg.ping_timeout_s) as scope:
                 try:
                     await ws.ping()
@@ -339,7 +358,8 @@ class CollabServer:
                     return
             if scope.cancelled_caught:
                 session.close(CloseCode.GOING_AWAY, "no pong from the client")
-                return
+        finally:
+            self._pinging.discard(session)
 
     async def _read(self, ws: WebSocketConnection, document: OpenDocument,
                     session: Session) -> None:
@@ -389,13 +409,21 @@ class CollabServer:
             session.close(reason.code if reason else CloseCode.GOING_AWAY, "closed by the client")
 
     async def _throttle(self, session: Session, throttled_in_a_row: int) -> int:
-        """Back-pressure: read slower while the client's bucket is empty. How many ops in a
-        row had to wait; the caller refuses a client that keeps flooding past that."""
+        """Back-pressure: read slower while the client's bucket is empty. How many ops had to
+        wait, less those that did not since; the caller refuses a client that keeps flooding
+        past that.
+
+        An op that finds a token only takes one off the count instead of resetting it: a
+        client held at the limit still finds one now and then (the refill runs while the op is
+        processed, a sleep overshoots), which used to reset the count, so a flood at the limit
+        was never refused. A client under its rate finds tokens every time and drains the
+        count as fast as a flood fills it.
+        """
         key = f"ops:{session.user_id}:{session.client_id}"
         rate, burst = self.cfg.ops_per_second_limit, self.cfg.ops_burst
         wait_s = await self.limiter.take(key, rate, burst)
         if wait_s == 0:
-            return 0
+            return max(0, throttled_in_a_row - 1)
         await trio.sleep(wait_s)
         await self.limiter.take(key, rate, burst)  # the token that refilled meanwhile
         return throttled_in_a_row + 1
