@@ -148,7 +148,8 @@ def run(scenario: Scenario, client_procs: int, duration_s: float | None,
     client_cpus = set(cpus[1:]) or server_cpus
     with tempfile.TemporaryDirectory(prefix="editor-bench-") as tmp, ExitStack() as stack:
         env = {"EDITOR_LOG_LEVEL": "warning", "EDITOR_JWT_SECRET": "bench-" * 8,
-               "EDITOR_SHARES_PER_USER_PER_MIN": "100000"}  # set-up shares with every writer
+               "EDITOR_SHARES_PER_USER_PER_MIN": "100000",  # set-up shares with every writer
+               "EDITOR_DOCUMENTS_PER_USER_PER_MIN": "100000"}  # S4 set-up: 5,000 requests
         if replicas > 1:
             database_url = database_url or f"sqlite:///{Path(tmp) / 'shared.db'}"
             redis = start_redis()

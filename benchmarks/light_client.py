@@ -46,6 +46,7 @@ class RawSocket:
     def __init__(self, stream: trio.SocketStream) -> None:
         self.stream = stream
         self.buffer = bytearray()
+        self._sending = trio.Lock()  # pongs (from the reader) and ops (from the writer)
 
     @classmethod
     async def connect(cls, ws_url: str, path: str) -> RawSocket:
@@ -70,8 +71,12 @@ class RawSocket:
         del self.buffer[:end]
         return self
 
-    async def send(self, text: str) -> None:
-        await self.stream.send_all(_frame(text.encode()))
+    async def send(self, text: str, opcode: int = OP_TEXT) -> None:
+        await self.send_bytes(text.encode(), opcode)
+
+    async def send_bytes(self, payload: bytes, opcode: int) -> None:
+        async with self._sending:
+            await self.stream.send_all(_frame(payload, opcode))
 
     async def _fill(self, size: int) -> None:
         while len(self.buffer) < size:
@@ -99,14 +104,14 @@ class RawSocket:
             if opcode == OP_TEXT:
                 yield payload.decode()
             elif opcode == OP_PING:
-                await self.stream.send_all(_frame(payload, OP_PONG))
+                await self.send_bytes(payload, OP_PONG)
             elif opcode == OP_CLOSE:
                 code = int.from_bytes(payload[:2], "big") if len(payload) >= 2 else 1005
                 raise ConnectionError(f"closed by the server with {code}")
 
     async def aclose(self) -> None:
         try:
-            await self.stream.send_all(_frame((1000).to_bytes(2, "big"), OP_CLOSE))
+            await self.send_bytes((1000).to_bytes(2, "big"), OP_CLOSE)
         except trio.BrokenResourceError:
             pass
         await self.stream.aclose()

@@ -33,6 +33,11 @@ def _frames(stack: str) -> list[str]:
     return stack.split(";")
 
 
+# Leaves where a thread waits rather than runs (py-spy's idle detection misses these).
+IDLE = re.compile(r"EpollIOManager\.get_events|WorkerThread\._work|_thread_cache\.py|"
+                  r"Condition\.wait|Lock\.acquire|in_transaction")
+
+
 def summarise(path: Path, top: int) -> tuple[int, Counter[str], Counter[str]]:
     total, buckets, leaves = 0, Counter[str](), Counter[str]()
     for line in path.read_text().splitlines():
@@ -40,8 +45,11 @@ def summarise(path: Path, top: int) -> tuple[int, Counter[str], Counter[str]]:
         if not stack:
             continue
         count = int(count_text)
-        total += count
         frames = _frames(stack)
+        if IDLE.search(frames[-1]):
+            buckets["(waiting: epoll, worker threads, SQLite fsync)"] += count
+            continue
+        total += count
         leaves[frames[-1]] += count
         for name, pattern in BUCKETS:
             if any(pattern.search(frame) for frame in frames):
@@ -63,8 +71,11 @@ def main() -> None:
     args = parser.parse_args()
     total, buckets, leaves = summarise(args.path, args.top)
     cpu_s = total / args.rate
-    print(f"{total} samples = {cpu_s:.2f} s of server CPU (at {args.rate:.0f} Hz)")
+    print(f"{total} busy samples = {cpu_s:.2f} s of server CPU (at {args.rate:.0f} Hz)")
     for name, count in buckets.most_common():
+        if name.startswith("(waiting"):
+            print(f"  (not counted: {count} samples waiting on epoll, threads, fsync)")
+            continue
         per = ""
         if args.deliveries:
             per = f"  {count / args.rate / args.deliveries * 1e6:7.1f} µs/delivery"
