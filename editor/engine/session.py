@@ -57,6 +57,10 @@ class Session:
     outbox: trio.MemoryReceiveChannel[Outgoing] = field(init=False, repr=False)
     # Called once when the session closes (the connection stops reading).
     on_close: Callable[[], None] | None = field(default=None, repr=False)
+    # Set by the connection while its writer waits on an empty queue: sends an item at once
+    # (calling ``sent``) without waking the writer; False when it cannot, and then the item is
+    # queued as usual.
+    send_now: Callable[[Outgoing], bool] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self._send, self.outbox = trio.open_memory_channel[Outgoing](self.queue_messages)
@@ -110,6 +114,8 @@ class Session:
     def deliver(self, item: Outgoing) -> None:
         """Queue something to send; close the session if it cannot keep up."""
         if self.close_code is not None:
+            return
+        if self.send_now is not None and self.send_now(item):
             return
         try:
             self._send.send_nowait(item)

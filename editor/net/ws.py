@@ -45,7 +45,7 @@ from editor.net.wire import (
     parse,
     welcome,
 )
-from editor.net.wsconn import send_frame, text_frame
+from editor.net.wsconn import send_frame, send_now, send_rest, text_frame
 from editor.store.protocols import Accounts, Documents
 
 log = logs.get(__name__)
@@ -55,6 +55,7 @@ CATCH_UP_FRAMES_PER_MESSAGE = 100
 # item alone may be larger): clients accept messages of a few MiB (the SDK 8 MiB).
 DRAINED_MESSAGE_CHARS = 256 * 1024
 HEARTBEAT_INTERVAL_S = 30.0
+HEARTBEAT_SLICE_S = 0.5
 
 
 # JSON escapes can carry lone surrogates (\ud800), which no UTF-8 frame, database or peer
@@ -94,6 +95,16 @@ def _frame(items: list[Outgoing]) -> bytes:
     return text_frame(encode_many(items))
 
 
+def _sent(session: Session, items: list[Outgoing]) -> None:
+    """``items`` went out: count their answers; a failed commit closes the session."""
+    for item in items:
+        session.sent(item)
+        if isinstance(item, ErrorOut) and item.seq is not None:
+            close_code = close_code_for(item.code)
+            if close_code is not None:  # the commit failed: reconnect and resend
+                session.close(close_code, item.message)
+
+
 def _chars(item: Outgoing) -> int:
     return sum(len(frame) for frame in encoded_frames(item))
 
@@ -101,9 +112,40 @@ def _chars(item: Outgoing) -> int:
 class _Writer:
     """Sends a session's queue; knows whether it was stopped inside a message."""
 
-    def __init__(self) -> None:
+    def __init__(self, ws: WebSocketConnection, session: Session) -> None:
+        self.ws, self.session = ws, session
         self.mid_message = False
         self._carry: Outgoing | None = None  # taken from the queue, goes first next time
+        self._rest: memoryview | None = None  # of the frame of the first queued item
+
+    def _send_now(self, item: Outgoing) -> bool:
+        """``Session.send_now`` while the writer is idle: one non-blocking ``send`` from the
+        deliverer's task, no wake-up of this one. A frame the socket takes in part is
+        finished by the writer before anything else (the item is then queued first)."""
+        session = self.session
+        session.send_now = None  # one at a time: whatever follows queues behind this
+        frame = _frame([item])
+        written = send_now(self.ws, frame)
+        if written == len(frame):
+            _sent(session, [item])
+            session.send_now = self._send_now
+            return True
+        if written:
+            self._rest = memoryview(frame)[written:]
+            self.mid_message = True
+        return False
+
+    async def _receive(self, session: Session) -> Outgoing:
+        """The next queued item; while there is none, deliveries go out directly."""
+        try:
+            return session.outbox.receive_nowait()
+        except trio.WouldBlock:
+            pass
+        session.send_now = self._send_now
+        try:
+            return await session.outbox.receive()
+        finally:
+            session.send_now = None
 
     async def _take(self, session: Session) -> list[Outgoing]:
         """Wait for the next item, then take everything queued behind it (up to
@@ -112,7 +154,7 @@ class _Writer:
             first, self._carry = self._carry, None
         else:
             try:
-                first = await session.outbox.receive()
+                first = await self._receive(session)
             except trio.EndOfChannel:
                 return []
         items = [first]
@@ -136,15 +178,17 @@ class _Writer:
         try:
             while items := await self._take(session):
                 if session.close_code is not None and not session.drain_queue:
-                    break
+                    break  # a frame begun by send_now stays cut off: mid_message is set
+                if self._rest is not None:  # the first item went out in part
+                    await send_rest(ws, self._rest)
+                    self._rest, self.mid_message = None, False
+                    _sent(session, items[:1])
+                    items = items[1:]
+                    if not items:
+                        continue
                 await self._send(ws, _frame(items))
-                for item in items:
-                    session.sent(item)
-                    if isinstance(item, ErrorOut) and item.seq is not None:
-                        close_code = close_code_for(item.code)
-                        if close_code is not None:  # the commit failed: reconnect and resend
-                            session.close(close_code, item.message)
-            if session.last_error is not None:
+                _sent(session, items)
+            if session.last_error is not None and self._rest is None:
                 await self._send(ws, text_frame(encode_outgoing(session.last_error)))
         except ConnectionClosed:
             session.close(CloseCode.GOING_AWAY, "the connection was lost")
@@ -311,7 +355,7 @@ class CollabServer:
             frames += [encode_outgoing(peer) for peer in peers]
             for start in range(0, len(frames), CATCH_UP_FRAMES_PER_MESSAGE):
                 await ws.send_message(pack(frames[start:start + CATCH_UP_FRAMES_PER_MESSAGE]))
-        writer = _Writer()
+        writer = _Writer(ws, session)
         async with trio.open_nursery() as nursery:
             nursery.start_soon(writer.run, ws, session)
             # This task reads until the session closes, from here (_read returns) or from
@@ -342,12 +386,19 @@ class CollabServer:
         One task for all sessions instead of one idle task each; a ping's task lives from
         the ping to its pong (or ``ping_timeout_s``, then the session closes with 1001).
         """
+        # Spread over the interval, a slice every HEARTBEAT_SLICE_S: 10,000 pings at one
+        # instant would stall every session's traffic behind them.
+        slices = round(HEARTBEAT_INTERVAL_S / HEARTBEAT_SLICE_S)
         while True:
-            await trio.sleep(HEARTBEAT_INTERVAL_S)
-            for session, ws in list(self._sockets.items()):
-                if session not in self._pinging and session.close_code is None:
-                    self._pinging.add(session)
-                    nursery.start_soon(self._ping, ws, session)
+            sessions = list(self._sockets.items())
+            per_slice = -(-len(sessions) // slices)  # ceiling
+            for start in range(0, slices * max(1, per_slice), max(1, per_slice)):
+                await trio.sleep(HEARTBEAT_SLICE_S)
+                for session, ws in sessions[start:start + per_slice]:
+                    if (session in self._sockets and session not in self._pinging
+                            and session.close_code is None):
+                        self._pinging.add(session)
+                        nursery.start_soon(self._ping, ws, session)
 
     async def _ping(self, ws: WebSocketConnection, session: Session) -> None:
         try:

@@ -58,6 +58,29 @@ async def _broken(ws: WebSocketConnection) -> NoReturn:
     raise ConnectionClosed(ws._close_reason)
 
 
+def send_now(ws: WebSocketConnection, frame: bytes) -> int:
+    """Write as much of ``frame`` as the socket takes at once, without waiting: the number of
+    bytes written, or 0 when nothing can go now (the stream lock is held, the connection is
+    closing, TLS, a full socket buffer, an error the awaited path will report).
+
+    Synchronous: nothing else runs until it returns, so the lock need not be taken — only
+    found free. A partial write leaves the rest of the frame to be sent before anything else.
+    """
+    stream = ws._stream
+    if (ws._close_reason is not None or ws._wsproto.state != ConnectionState.OPEN
+            or not isinstance(stream, trio.SocketStream) or ws._stream_lock.locked()):
+        return 0
+    try:
+        return int(stream.socket._sock.send(frame))  # type: ignore[attr-defined]
+    except OSError:  # BlockingIOError included
+        return 0
+
+
+async def send_rest(ws: WebSocketConnection, rest: bytes | memoryview) -> None:
+    """Send the rest of a frame that ``send_now`` wrote in part (nothing may go before it)."""
+    await _send_locked(ws, rest, check_closing=False)
+
+
 async def send_frame(ws: WebSocketConnection, frame: bytes) -> bool:
     """Send a frame made by ``text_frame``; whether it went out without yielding.
 
@@ -94,9 +117,11 @@ async def send_frame(ws: WebSocketConnection, frame: bytes) -> bool:
         lock.release()
 
 
-async def _send_locked(ws: WebSocketConnection, frame: bytes) -> None:
+async def _send_locked(ws: WebSocketConnection, frame: bytes | memoryview, *,
+                       check_closing: bool = True) -> None:
     async with ws._stream_lock:
-        _raise_if_closing(ws)  # the close may have happened while waiting for the lock
+        if check_closing:
+            _raise_if_closing(ws)  # the close may have happened while waiting for the lock
         try:
             await ws._stream.send_all(frame)
         except (trio.BrokenResourceError, trio.ClosedResourceError):

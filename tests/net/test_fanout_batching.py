@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 
 import pytest
 import trio
+import trio.testing
 from trio_websocket import WebSocketConnection, wrap_client_stream, wrap_server_stream
 from wsproto.frame_protocol import FrameDecoder
 
@@ -70,16 +71,20 @@ async def test_everything_queued_goes_out_as_one_array_in_order() -> None:
     session.deliver(AckOut(7, 2))
     with trio.fail_after(10):
         async with _pair() as (server, client), trio.open_nursery() as nursery:
-            nursery.start_soon(_Writer().run, server, session)
+            nursery.start_soon(_Writer(server, session).run, server, session)
             frames = json.loads(await client.get_message())
             assert [f["type"] for f in frames] == ["op", "op", "ack", "cursor", "ack"]
             assert [f.get("version") for f in frames] == [0, 1, 2, 3, 2]
             assert session.ops_unanswered == 0  # every answer in the message counted as sent
-            # Alone in the queue, a batch is its shared frame, built once for every session.
+            # Alone, a batch is its shared frame, built once for every session; with the
+            # writer idle it goes out from deliver itself, never queued.
+            await trio.testing.wait_all_tasks_blocked()
+            assert session.send_now is not None
             alone = OpsOut((_op(3),))
             session.deliver(alone)
-            assert json.loads(await client.get_message())["version"] == 3
+            assert session.outbox.statistics().current_buffer_used == 0
             assert alone.wire == [text_frame(alone.message[0])]
+            assert json.loads(await client.get_message())["version"] == 3
             session.close(1000, "done")
 
 
