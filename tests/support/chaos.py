@@ -129,8 +129,6 @@ class Stack:
             "EDITOR_REDIS_URL": self.redis.url,
             "EDITOR_KAFKA_BOOTSTRAP": self.broker.bootstrap,
             "EDITOR_KAFKA_PARTITIONS": "2",
-            # Tansu on loopback answers in ms: notice an outage and a dead member sooner.
-            "EDITOR_KAFKA_SESSION_TIMEOUT_MS": "2000", "EDITOR_KAFKA_REQUEST_TIMEOUT_MS": "5000",
             "EDITOR_S3_ENDPOINT": self.moto.endpoint,
             "EDITOR_S3_ACCESS_KEY": ACCESS_KEY,
             "EDITOR_S3_SECRET_KEY": SECRET_KEY,
