@@ -221,4 +221,4 @@ def _add_pages(app: QuartTrio) -> None:
         response = await send_from_directory(webassets.dist_dir(), "index.html")
         # Asset URLs carry a content hash; only the page itself must never be stale.
         response.headers["Cache-Control"] = "no-cache"
-        return response
+        return pages.secure_page(response)

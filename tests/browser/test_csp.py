@@ -172,8 +172,6 @@ def test_pages_send_the_policy(site: Site) -> None:
     assert missing.headers["content-security-policy"] == policy
 
 
-@pytest.mark.xfail(strict=True, reason="editor/net/http.py's page() must call"
-                   " pages.secure_page(response) (issue 18, item 2; http.py is not ours)")
 def test_the_editor_page_sends_the_policy(site: Site) -> None:
     page = httpx.get(f"{site.server.http_url}/", headers={"Accept": "text/html"})
     assert page.headers.get("content-security-policy") == _policy(site)
