@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 OPS = ROOT / "ops"
 K8S = OPS / "k8s"
 OVERLAYS = ("dev", "prod")
-PROTOCOL = ROOT.parent / "shared" / "PROTOCOL.md"
+PROTOCOL = ROOT / "docs" / "protocol.md"  # the repository's copy of the shared PROTOCOL.md
 # `editor run SERVICE` of PROTOCOL.md §6
 SERVICES = ("auth", "documents", "collaboration", "presence", "reconciler", "archiver",
             "failover")
