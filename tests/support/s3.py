@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import httpx
 import pytest
 
-from tests.support.servers import free_port
+from tests.support.servers import free_port, stop_process
 
 READY_WITHIN_S = 30.0
 ACCESS_KEY = "testing"
@@ -82,15 +82,7 @@ class MotoServer:
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         """Stop the server by its PID (SIGKILL if ``sig`` is not enough within 10 s)."""
-        if self.process is None:
-            return
-        if self.process.poll() is None:
-            os.kill(self.process.pid, sig)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.kill(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+        stop_process(self.process, sig)
         self.process = None
 
 
