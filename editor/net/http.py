@@ -84,6 +84,12 @@ def cors_preflight(allowed: tuple[str, ...]) -> Response:
     return response
 
 
+def _strip_body_headers(response: Response) -> None:
+    """A 204 has no body (RFC 9110 §15.3.5): no type, no length (Quart sets both)."""
+    response.headers.pop("Content-Type", None)
+    response.headers.pop("Content-Length", None)
+
+
 def create_app(svc: Services, *, routes: Collection[str] = ALL_ROUTES,
                metrics_route: bool = False) -> QuartTrio:
     """The REST API's ``routes`` groups, health, and ``/metrics`` if ``metrics_route``."""
@@ -122,6 +128,8 @@ def create_app(svc: Services, *, routes: Collection[str] = ALL_ROUTES,
     async def decorate(response: Response) -> Response:
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
+        if response.status_code == 204:
+            _strip_body_headers(response)
         origin = request.headers.get("Origin")
         if origin and explicitly_allowed(origin, services().cfg.allowed_origins):
             response.headers["Access-Control-Allow-Origin"] = origin

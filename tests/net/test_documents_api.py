@@ -160,6 +160,8 @@ async def test_a_deleted_document_is_gone_for_everyone(server: InProcessServer) 
     world = await make_world(server)
     response = await world.call(ENDPOINTS["delete document"], "owner")
     assert response.status_code == 204
+    assert response.content == b"" and not {"content-type", "content-length"} & set(
+        response.headers)
     for name, endpoint in ENDPOINTS.items():
         for role in ("owner", "editor", "viewer"):
             response = await world.call(endpoint, role)
