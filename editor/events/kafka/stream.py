@@ -4,9 +4,10 @@ The producer waits for every in-sync replica (``acks="all"``), keys each event b
 ``key`` (the default partitioner hashes a key to one partition) and sends the §5 body as
 UTF-8 JSON. aiokafka keeps at most one batch in flight per partition, so a key's events
 land in order; idempotence stays off (Tansu, the tests' broker, cannot do it), so a
-retried send may repeat an event, which at-least-once delivery allows. After a failed
-publish the next one first makes sure the topics exist again (a broker that came back
-empty).
+retried send may repeat an event, which at-least-once delivery allows. A publish first
+makes sure the topics exist when they were last checked more than ``TOPICS_RECHECK_S``
+ago or the last publish failed: a send to a missing topic would let the broker create it
+with its own defaults (or, on a broker that came back empty, lose it).
 
 A group rebalances in the background when a member joins or leaves. When this stream
 holds other members of the group, ``consume`` waits (bounded) for them to take their new
@@ -17,6 +18,7 @@ partitions change hands at once, as in the embedded stream.
 from __future__ import annotations
 
 import asyncio
+import math
 from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -34,6 +36,9 @@ from editor.events.shapes import TOPICS, Event
 
 log = logs.get(__name__)
 
+# One metadata round trip at most this often while publishing.
+TOPICS_RECHECK_S = 5.0
+
 
 class KafkaEventStream:
     """Events to and from Kafka topics: publish keyed, consume in groups."""
@@ -43,7 +48,7 @@ class KafkaEventStream:
         self._bridge = bridge
         self._producer = producer
         self._admin = admin
-        self._topics_checked = True
+        self._topics_checked_at = trio.current_time()
         self._members: dict[str, list[KafkaGroupConsumer]] = {}
 
     async def publish(self, events: Sequence[Event]) -> None:
@@ -52,10 +57,12 @@ class KafkaEventStream:
             await trio.lowlevel.checkpoint()
             return
 
+        started = trio.current_time()
+        check_topics = started - self._topics_checked_at > TOPICS_RECHECK_S
+
         async def send_all() -> None:
-            if not self._topics_checked:
+            if check_topics:
                 await create_missing_topics(self._admin, TOPICS, self._bridge.settings)
-                self._topics_checked = True
             sent = [await self._producer.send(event.topic, event.encode(),
                                               key=event.key.encode()) for event in events]
             await asyncio.gather(*sent)
@@ -64,8 +71,10 @@ class KafkaEventStream:
             await self._bridge.call(f"publish {len(events)} events", send_all,
                                     deadline_s=self._bridge.settings.request_timeout_s)
         except BaseException:
-            self._topics_checked = False
+            self._topics_checked_at = -math.inf
             raise
+        if check_topics:
+            self._topics_checked_at = started
         for topic, count in Counter(event.topic for event in events).items():
             EVENTS_PRODUCED.labels(topic).inc(count)
 
