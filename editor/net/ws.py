@@ -58,14 +58,6 @@ HEARTBEAT_INTERVAL_S = 30.0
 HEARTBEAT_SLICE_S = 0.5
 
 
-# JSON escapes can carry lone surrogates (\ud800), which no UTF-8 frame, database or peer
-# can hold. An op with one anywhere (an attribute, an embed) goes to the sequencer as this
-# delta, which it refuses as invalid_op with this explanation and counts as answered, so the
-# client's seq sequence stays whole.
-LONE_SURROGATE_DELTA = [{"insert": "", "a string of this op holds a lone surrogate"
-                         " (a JSON escape like \\ud800)": True}]
-
-
 def _is_unicode(value: Any) -> bool:
     """Whether ``value`` (parsed JSON) can be sent as UTF-8."""
     try:
@@ -431,9 +423,10 @@ class CollabServer:
                         session.close(CloseCode.RATE_LIMITED, "rate limited",
                                       error=ErrorOut("rate_limited", "too many ops; slow down"))
                         return
-                    delta = frame.delta if _is_unicode(frame.delta) else LONE_SURROGATE_DELTA
+                    # A lone surrogate in the delta (a JSON escape like \ud800) is refused
+                    # by the OT core's validation: invalid_op, the seq counts as answered.
                     proposal = Proposal(session.user_id, session.client_id, frame.seq,
-                                        frame.version, delta, session.can_edit)
+                                        frame.version, frame.delta, session.can_edit)
                     if not session.op_received():
                         return  # a flood: closed with rate_limited
                     await committer.submit(Submission(proposal, session))

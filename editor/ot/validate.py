@@ -3,9 +3,11 @@
 Rules, in the order they are checked (``op i`` counts from 0):
 
 1. The op is a JSON list; each op is an object with exactly one of ``insert``, ``retain``,
-   ``delete`` and, except on a delete, an optional ``attributes``; no other key.
-2. ``insert`` is a non-empty string without lone surrogates, or an embed: an object with exactly
-   one key whose value is JSON (finite numbers only).
+   ``delete`` and, except on a delete, an optional ``attributes``; no other key. No string in
+   an op (text, attribute names and values, embeds, keys) holds a lone surrogate: a JSON
+   escape like ``\ud800`` gives one, and no UTF-8 frame, database or peer can carry it.
+2. ``insert`` is a non-empty string, or an embed: an object with exactly one key whose value
+   is JSON (finite numbers only).
 3. ``retain`` and ``delete`` are integers > 0 (``true`` is not an integer).
 4. ``attributes`` is an object whose values are strings, finite numbers, booleans or null; an
    empty object means no attributes (quill-delta drops it) and is accepted.
@@ -32,6 +34,7 @@ if TYPE_CHECKING:
 __all__ = ["check_shape", "validate"]
 
 _OP_KEYS = frozenset(("insert", "retain", "delete"))
+_KEYS = _OP_KEYS | {"attributes"}
 
 
 def _type_name(value: Any) -> str:
@@ -94,12 +97,35 @@ def _check_attributes(op: dict[str, Any], index: int) -> None:
                         f" a boolean or null, not {_type_name(value)}")
 
 
+def _holds_lone_surrogate(value: Any) -> bool:
+    """Whether a string anywhere in ``value`` (parsed JSON, object keys included) holds a
+    lone surrogate; iterative, as JSON may nest as deep as the parser went."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if utf16.has_lone_surrogate(item):
+                return True
+        elif isinstance(item, list):
+            pending.extend(item)
+        elif isinstance(item, dict):
+            pending.extend(item)
+            pending.extend(item.values())
+    return False
+
+
+def _check_unicode(op: dict[str, Any], index: int) -> None:
+    """No string of ``op``, keys included, holds a lone surrogate (rule 1)."""
+    for key, value in op.items():
+        if _holds_lone_surrogate(key) or _holds_lone_surrogate(value):
+            part = key if key in _KEYS else f"unknown key {key!r}"
+            raise InvalidOp(f"op {index}: {part} holds a lone surrogate (half of a UTF-16 pair)")
+
+
 def _check_insert(content: Any, index: int) -> None:
     if isinstance(content, str):
         if not content:
             raise InvalidOp(f"op {index}: insert must not be empty")
-        if utf16.has_lone_surrogate(content):
-            raise InvalidOp(f"op {index}: insert holds a lone surrogate (half of a UTF-16 pair)")
     elif isinstance(content, dict):
         if len(content) != 1:
             raise InvalidOp(f"op {index}: an embed must have exactly one key, not {len(content)}")
@@ -116,6 +142,7 @@ def check_shape(op: Any) -> None:
     for index, item in enumerate(op):
         if not isinstance(item, dict):
             raise InvalidOp(f"op {index}: must be an object, not {_type_name(item)}")
+        _check_unicode(item, index)
         kinds = [key for key in item if key in _OP_KEYS]
         if len(kinds) != 1:
             if kinds:

@@ -2,7 +2,8 @@
 
 Found by the frame fuzzer (tests/hardening/): an attribute value or an embed holding one
 reached the UTF-8 encoder and took the whole server down; a ping's ``t`` holding one closed
-the session with ``internal``.
+the session with ``internal``. The OT core's validation refuses them in any string of an op,
+so creation content over REST holding one is ``invalid_op`` too (it was a 500 at the store).
 """
 
 from __future__ import annotations
@@ -60,3 +61,15 @@ async def test_a_ping_holding_a_lone_surrogate_is_a_bad_request(
             code, frames = await client.closed()
     assert code == 4400
     assert frames[-1]["code"] == "bad_request" and "lone surrogate" in frames[-1]["message"]
+
+
+@pytest.mark.parametrize("delta", HOSTILE_DELTAS[:3])
+async def test_creation_content_holding_a_lone_surrogate_is_invalid(
+        server: InProcessServer, delta: str) -> None:
+    owner = await sign_up(server.http, "owner")
+    body = f'{{"title":"doc","content":{delta}}}'
+    response = await server.http.post("/v1/documents", content=body, headers={
+        **owner.headers, "Content-Type": "application/json"})
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "invalid_op" and "lone surrogate" in error["message"]

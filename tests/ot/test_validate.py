@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import copy
 import math
+import random
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import editor.ot as ot
+from tests.ot import gen
 
 DOC = [{"insert": "ab😀c"}, {"insert": {"image": "x.png"}}, {"insert": "\n"}]  # length 7
 
@@ -30,6 +35,13 @@ REJECTED: list[tuple[Any, str]] = [
     ([{"retain": 1}, {"insert": "a", "foo": 1}], "op 1: unknown key 'foo'"),
     ([{"insert": ""}], "op 0: insert must not be empty"),
     ([{"insert": "a\ud800"}], "op 0: insert holds a lone surrogate"),
+    ([{"insert": {"image": "\udfff"}}], "op 0: insert holds a lone surrogate"),
+    ([{"insert": "a", "attributes": {"link": "\ud800"}}], "op 0: attributes holds a lone"),
+    ([{"retain": 1, "attributes": {"\ud800": True}}], "op 0: attributes holds a lone"),
+    ([{"retain": 1, "attributes": {"color": ["\ud83d"]}}], "op 0: attributes holds a lone"),
+    ([{"insert": "a", "\ud800": 1}], "op 0: unknown key '\\ud800' holds a lone surrogate"),
+    ([{"retain": 1}, {"delete": 1, "x": {"y": [2, "\udc00"]}}],
+     "op 1: unknown key 'x' holds a lone surrogate"),
     ([{"insert": 5}], "op 0: insert must be a string or an embed object, not a number"),
     ([{"insert": {}}], "op 0: an embed must have exactly one key, not 0"),
     ([{"insert": {"a": 1, "b": 2}}], "op 0: an embed must have exactly one key, not 2"),
@@ -71,6 +83,38 @@ def test_rejected_with_reason(doc: Any, op: Any, reason: str) -> None:
     assert reason in str(caught.value)
     assert caught.value.code == "invalid_op"
     assert type(caught.value) is ot.InvalidOp
+
+
+def _poison(r: random.Random, item: dict[str, Any], half: str) -> None:
+    """Put the lone surrogate ``half`` into the text, embed or attributes of ``item``."""
+    content = item.get("insert")
+    where = r.choice(["content", "name", "value"])
+    if where == "content" and isinstance(content, str):
+        at = r.randint(0, len(content))
+        item["insert"] = content[:at] + half + content[at:]
+    elif where == "content" and isinstance(content, dict):
+        key = next(iter(content))
+        content[key] = r.choice([half, [1, {"src": f"x{half}"}]])
+    elif where == "name":
+        item.setdefault("attributes", {})[f"x{half}"] = True
+    else:
+        item.setdefault("attributes", {})["link"] = f"https://example.test/{half}"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.randoms(use_true_random=False))
+def test_a_lone_surrogate_in_any_string_is_invalid(r: random.Random) -> None:
+    """A valid op with a lone surrogate put into any of its strings (text, embed, attribute
+    name or value) is refused, with a reason that UTF-8 can carry back to the client."""
+    doc = gen.document(r)
+    op = [{"insert": "x"}, *gen.op_on(r, doc)]
+    ot.validate(op, doc)
+    poisoned = copy.deepcopy(op)
+    _poison(r, r.choice([item for item in poisoned if "delete" not in item]),
+            chr(r.randint(0xD800, 0xDFFF)))
+    with pytest.raises(ot.InvalidOp, match="holds a lone surrogate") as caught:
+        ot.validate(poisoned, doc)
+    str(caught.value).encode()
 
 
 ACCEPTED: list[Any] = [
