@@ -4,16 +4,21 @@ One ``trio.run``, one nursery: the engine, the outbox relay, the reconciler and 
 archiver on the event stream, the WebSocket listener, the public HTTP listener, and
 ``/metrics`` on a private listener (loopback, ``EDITOR_METRICS_PORT``), never on the public
 one. SIGINT/SIGTERM drain: stop accepting, close sessions with 1001, let committers finish,
-publish what the outbox holds, let the workers write what is pending.
+publish what the outbox holds, let the workers write what is pending. A second SIGINT/SIGTERM
+during the drain ends the process at once (exit code 128 + the signal's number).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from types import FrameType
 
 import trio
 from hypercorn.config import Config as HypercornConfig
@@ -36,6 +41,7 @@ from editor.workers import archiver_for, reconciler_for, run_worker
 
 log = logs.get(__name__)
 METRICS_HOST = "127.0.0.1"  # the private listener of `editor serve`: loopback only
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 @dataclass(frozen=True)
@@ -111,17 +117,18 @@ async def serve(cfg: Config, *, stop: trio.Event | None = None,
                                        "ws_url": services.ws_url,
                                        "data_dir": str(cfg.data_dir)})
             task_status.started(endpoints)
-            await wait_for_stop(stop)
-            log.info("draining")
-            with trio.move_on_after(cfg.drain_timeout_s):
-                await collab.drain()
-            http_stopped.set()
-            await engine.stop()
-            await drain_relay(cfg, relay)
-            workers_stop.set()
-            workers.deadline = trio.current_time() + cfg.drain_timeout_s
-            await workers_done.wait()
-            log.info("stopped")
+            with second_signal_exits():
+                await wait_for_stop(stop)
+                log.info("draining")
+                with trio.move_on_after(cfg.drain_timeout_s):
+                    await collab.drain()
+                http_stopped.set()
+                await engine.stop()
+                await drain_relay(cfg, relay)
+                workers_stop.set()
+                workers.deadline = trio.current_time() + cfg.drain_timeout_s
+                await workers_done.wait()
+                log.info("stopped")
             nursery.cancel_scope.cancel()
 
 
@@ -150,9 +157,29 @@ async def drain_relay(cfg: Config, relay: OutboxRelay) -> None:
             log.warning("outbox left for the next start", extra={"error": str(exc)})
 
 
+@contextmanager
+def second_signal_exits() -> Iterator[None]:
+    """Around ``wait_for_stop`` and the drain: the signal after the one that stopped the
+    server ends the process at once, with a warning (``wait_for_stop`` hands back any signal
+    it did not take, so none falls between the two)."""
+    previous = {signum: signal.signal(signum, _exit_at_once) for signum in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _exit_at_once(signum: int, _frame: FrameType | None) -> None:
+    """Log the signal and exit with 128 + its number, leaving the rest of the drain undone."""
+    log.warning("second signal during drain: exiting at once without finishing the drain",
+                extra={"signal": signal.Signals(signum).name})
+    os._exit(128 + signum)
+
+
 async def wait_for_stop(stop: trio.Event | None) -> None:
     """Return on SIGINT or SIGTERM, or when ``stop`` is set."""
-    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+    with trio.open_signal_receiver(*STOP_SIGNALS) as signals:
         async with trio.open_nursery() as nursery:
             if stop is not None:
                 async def on_event() -> None:

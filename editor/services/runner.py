@@ -18,6 +18,7 @@ from editor.serve import (
     Endpoints,
     drain_relay,
     hypercorn_config,
+    second_signal_exits,
     wait_for_stop,
     web_services,
 )
@@ -85,20 +86,21 @@ async def run_service(name: str, cfg: Config, *, stop: trio.Event | None = None,
             log.info("service running", extra={"service": name, "http_url": endpoints.http_url,
                                                "ws_url": ws_url})
             task_status.started(endpoints)
-            await wait_for_stop(stop)
-            log.info("draining", extra={"service": name})
-            if collab is not None:
-                with trio.move_on_after(cfg.drain_timeout_s):
-                    await collab.drain()
-            http_stopped.set()
-            if spec.engine:
-                await engine.stop()
-            if spec.relay:
-                await drain_relay(cfg, relay)
-            worker_stop.set()
-            worker_scope.deadline = trio.current_time() + cfg.drain_timeout_s
-            await worker_done.wait()
-            log.info("stopped", extra={"service": name})
+            with second_signal_exits():
+                await wait_for_stop(stop)
+                log.info("draining", extra={"service": name})
+                if collab is not None:
+                    with trio.move_on_after(cfg.drain_timeout_s):
+                        await collab.drain()
+                http_stopped.set()
+                if spec.engine:
+                    await engine.stop()
+                if spec.relay:
+                    await drain_relay(cfg, relay)
+                worker_stop.set()
+                worker_scope.deadline = trio.current_time() + cfg.drain_timeout_s
+                await worker_done.wait()
+                log.info("stopped", extra={"service": name})
             nursery.cancel_scope.cancel()
 
 

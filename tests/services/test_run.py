@@ -3,6 +3,8 @@ across auth + documents + collaboration, drain on SIGTERM, and the command's err
 
 from __future__ import annotations
 
+import json
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -83,6 +85,31 @@ async def test_services_edit_together_answer_probes_and_drain(
             assert "editor_ops_committed_total 1.0" in collab_metrics
     for name, service in services.items():
         assert service.terminate() == 0, f"{name}: {service.log_path.read_text()[-2000:]}"
+
+
+async def test_a_second_sigterm_during_the_drain_exits_at_once(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """As `editor serve` (tests/system/test_process.py): a connection that never says hello
+    holds the drain; a second SIGTERM ends the process at once, with a warning."""
+    monkeypatch.setenv("EDITOR_HELLO_TIMEOUT_S", "120")
+    monkeypatch.setenv("EDITOR_DRAIN_TIMEOUT_S", "120")
+    service = ServiceProcess("collaboration", tmp_path / "data", ws_port=free_port())
+    start_all([service])
+    assert service.process is not None
+    try:
+        with trio.fail_after(30):
+            async with connect(f"ws://127.0.0.1:{service.ws_port}", "doc"):  # holds the drain
+                service.process.send_signal(signal.SIGTERM)
+                while '"draining"' not in service.log_path.read_text():  # noqa: ASYNC110 - a log file
+                    await trio.sleep(0.02)
+                service.process.send_signal(signal.SIGTERM)
+                code = service.process.wait(timeout=5)
+    finally:
+        service.terminate()
+    assert code == 128 + signal.SIGTERM
+    warning = json.loads(service.log_path.read_text().splitlines()[-1])
+    assert (warning["level"], warning["signal"]) == ("warning", "SIGTERM")
+    assert warning["event"].startswith("second signal during drain: exiting at once")
 
 
 def run_editor(*args: str) -> subprocess.CompletedProcess[str]:

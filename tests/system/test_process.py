@@ -3,12 +3,15 @@ data directory (the commit-conflict path)."""
 
 from __future__ import annotations
 
+import json
 import random
 import signal
+import time
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 import trio
 
 from editor.client import ClientOptions, open_document
@@ -63,6 +66,41 @@ async def test_sigterm_drains_with_1001_and_exits_0(live_server: LiveServer) -> 
             code, _ = await client.closed()
     assert code == 1001
     assert live_server.process.wait(timeout=20) == 0
+
+
+@pytest.mark.parametrize("second", [signal.SIGTERM, signal.SIGINT], ids=lambda s: s.name)
+async def test_a_second_signal_during_the_drain_exits_at_once(
+        tmp_path: Path, second: signal.Signals) -> None:
+    """A connection that never says hello holds the drain (until its hello timeout); a second
+    signal meanwhile ends the process at once, with a warning naming it."""
+    server = LiveServer(tmp_path / "data", env={"EDITOR_HELLO_TIMEOUT_S": "120",
+                                                "EDITOR_DRAIN_TIMEOUT_S": "120"})
+    server.start()
+    assert server.process is not None and server.log_path is not None
+    try:
+        async with httpx.AsyncClient(base_url=server.http_url, timeout=10) as http:
+            owner = await sign_up(http, "owner")
+            doc_id = (await create_document(http, owner))["id"]
+        with trio.fail_after(30):
+            async with connect(server.ws_url, doc_id) as client, \
+                    connect(server.ws_url, doc_id):  # silent: holds the drain
+                await client.hello(owner.access_token)
+                server.process.send_signal(signal.SIGTERM)
+                assert (await client.closed())[0] == 1001  # the drain is under way
+                server.process.send_signal(second)
+                sent = time.monotonic()
+                code = server.process.wait(timeout=10)
+                waited_s = time.monotonic() - sent
+    finally:
+        server.stop()
+    assert code == 128 + second and waited_s < 5
+    events = [json.loads(line) for line in server.log_path.read_text().splitlines()
+              if line.startswith("{")]
+    warning = events[-1]
+    assert warning["level"] == "warning" and warning["signal"] == second.name
+    assert warning["event"] == ("second signal during drain: exiting at once without"
+                                " finishing the drain")
+    assert "stopped" not in [event["event"] for event in events]
 
 
 async def test_two_engines_on_one_data_directory_converge(tmp_path: Path) -> None:
