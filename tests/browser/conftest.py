@@ -3,7 +3,9 @@
 The tests are plain ``def`` functions (pytest-trio leaves them alone). Each test gets its
 own server from the ``live_server`` fixture (tests/conftest.py); users are created over
 REST and the session is seeded into ``localStorage['editor.session']``, as a signed-in
-browser holds it. Screenshots go to ``artifacts/`` (or ``$EDITOR_ARTIFACTS_DIR``).
+browser holds it, and ``localStorage['editor.debug']`` is set so that the editor page
+exposes ``window.editorDebug`` (docs/web.md). Screenshots go to ``artifacts/`` (or
+``$EDITOR_ARTIFACTS_DIR``).
 """
 
 from __future__ import annotations
@@ -174,11 +176,14 @@ class Site:
         assert response.status_code == 200, response.text
         return dict(response.json())
 
-    def context(self, user: User | None, *, session: dict[str, str] | None = None
-                ) -> BrowserContext:
-        """A fresh browser profile, signed in as ``user`` (session seeded once)."""
+    def context(self, user: User | None, *, session: dict[str, str] | None = None,
+                debug: bool = True) -> BrowserContext:
+        """A fresh browser profile, signed in as ``user`` (session seeded once); ``debug``
+        asks the editor page for ``window.editorDebug``."""
         context = self.browser.new_context(viewport={"width": 1280, "height": 760})
         context.set_default_timeout(15_000)
+        if debug:
+            context.add_init_script("localStorage.setItem('editor.debug', '1');")
         if user is not None or session is not None:
             stored = session or {"access_token": user.access_token,  # type: ignore[union-attr]
                                  "refresh_token": user.refresh_token}  # type: ignore[union-attr]

@@ -36,6 +36,18 @@ const FATAL_MESSAGES = {
 const NOT_FOUND_MESSAGE = 'This document does not exist, was deleted, or has not been shared '
   + 'with you. Ask its owner to share it with your account.';
 
+// `localStorage['editor.debug'] = '1'` (set by hand, or by the browser tests) exposes the
+// live editor as `window.editorDebug`; without it the page exposes nothing.
+const DEBUG_KEY = 'editor.debug';
+
+function debugging() {
+  try {
+    return localStorage.getItem(DEBUG_KEY) === '1';
+  } catch {
+    return false; // storage disabled: no debugging
+  }
+}
+
 export function editorPage(root, { params, navigate }) {
   const docId = params[0];
   const machine = new SessionMachine();
@@ -393,8 +405,7 @@ export function editorPage(root, { params, navigate }) {
   renderStatus();
   connection.start();
 
-  // for tests and debugging: the live state of this editor
-  window.editorDebug = { quill, machine, connection };
+  if (debugging()) window.editorDebug = { quill, machine, connection };
 
   return stop;
 }
