@@ -13,6 +13,7 @@ import trio
 from editor import __version__, logs
 from editor.auth.mail import parse_smtp_url
 from editor.config import POSTGRES_SCHEMES, Config, ConfigError, load, redact_url
+from editor.gc_tuning import tune_for_serving
 
 if TYPE_CHECKING:
     from editor.archive import Archive
@@ -51,6 +52,7 @@ def _serve(args: argparse.Namespace) -> int:
     async def main() -> None:
         async with trio.open_nursery() as nursery:
             endpoints: Endpoints = await nursery.start(serve, cfg)
+            tune_for_serving()
             print(startup_banner(endpoints.http_url, endpoints.ws_url, data_dir, cfg.smtp_url,
                                  endpoints.metrics_url), flush=True)
 
@@ -67,7 +69,7 @@ def _run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--ws-port applies to the collaboration service, not {args.service}")
     cfg = load(host=args.host, http_port=args.port, ws_port=args.ws_port, data_dir=args.data_dir)
     logs.configure(cfg.log_level)
-    trio.run(partial(run_service, args.service, cfg))
+    trio.run(partial(run_service, args.service, cfg, tune_gc=True))
     return 0
 
 

@@ -12,6 +12,7 @@ from editor.backends import Backends, open_backends
 from editor.config import Config
 from editor.engine.engine import Engine
 from editor.events.relay import OutboxRelay
+from editor.gc_tuning import tune_for_serving
 from editor.net.http import create_app, create_probe_app
 from editor.net.ws import CollabServer
 from editor.serve import (
@@ -30,9 +31,11 @@ log = logs.get(__name__)
 
 
 async def run_service(name: str, cfg: Config, *, stop: trio.Event | None = None,
+                      tune_gc: bool = False,
                       task_status: trio.TaskStatus[Endpoints] = trio.TASK_STATUS_IGNORED
                       ) -> None:
-    """Run service ``name`` until SIGINT/SIGTERM (or ``stop``), then drain and return."""
+    """Run service ``name`` until SIGINT/SIGTERM (or ``stop``), then drain and return;
+    ``tune_gc``: collect garbage less often once it listens (a process of its own)."""
     spec = service_spec(name)
     if spec.worker == "failover":  # opens no store: the primary may be what is down
         from editor.failover.service import run_failover_service
@@ -86,6 +89,8 @@ async def run_service(name: str, cfg: Config, *, stop: trio.Event | None = None,
             log.info("service running", extra={"service": name, "http_url": endpoints.http_url,
                                                "ws_url": ws_url})
             task_status.started(endpoints)
+            if tune_gc:
+                tune_for_serving()
             with second_signal_exits():
                 await wait_for_stop(stop)
                 log.info("draining", extra={"service": name})
