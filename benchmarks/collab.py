@@ -309,6 +309,10 @@ def main() -> None:
                              " bottleneck")
     parser.add_argument("--authors", type=int, default=0,
                         help="clients per document instead of the scenario's")
+    parser.add_argument("--observers", type=int, default=0,
+                        help="SDK observers per document instead of the scenario's (each"
+                             " applies every op of its document: at S2's rates three of them"
+                             " saturate the client core)")
     parser.add_argument("--rate", type=float, default=-1.0,
                         help="edits per second per client instead of the scenario's"
                              " (0: next edit on ack)")
@@ -328,12 +332,17 @@ def main() -> None:
                 scenario = dataclasses.replace(
                     scenario, name=f"{scenario.name} ({args.authors} authors)",
                     clients_per_document=args.authors)
+            if args.observers:
+                scenario = dataclasses.replace(
+                    scenario, name=f"{scenario.name}, {args.observers} observer(s)",
+                    observers_per_document=args.observers)
             if args.rate >= 0:
                 scenario = dataclasses.replace(
                     scenario, name=f"{scenario.name} at {args.rate:g} edits/s",
                     rate_per_s=args.rate)
             procs = args.client_procs or (4 if name == "S4" else 1)
-            print(f"== {scenario.name}{' (light writers)' if args.light else ''} on {args.database}, {args.replicas} replica(s)"
+            light = " (light writers)" if args.light else ""
+            print(f"== {scenario.name}{light} on {args.database}, {args.replicas} replica(s)"
                   f"{', Redis down' if args.redis_down else ''} ({procs} client processes)",
                   flush=True)
             database_url = postgres.new_database() if postgres else ""

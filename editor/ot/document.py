@@ -69,11 +69,13 @@ def _junction_bytes(left: _Chunk, right: _Chunk) -> int:
 
 
 def _split_text(text: str, units: int) -> list[str]:
-    """``text`` cut into parts of about ``units`` UTF-16 units, never inside a pair."""
-    if text.isascii():
-        return [text[i:i + units] for i in range(0, len(text), units)]
-    step = max(1, units // 2)  # code points; an astral one counts 2 units
-    return [text[i:i + step] for i in range(0, len(text), step)]
+    """``text`` cut into equal parts of at most about ``units`` UTF-16 units, never inside a
+    pair. Equal, not ``units`` and a remainder: typing in front of a full chunk would
+    otherwise split off a one-character chunk per keystroke."""
+    step = units if text.isascii() else max(1, units // 2)  # an astral code point is 2 units
+    parts = -(-len(text) // step)
+    size = -(-len(text) // parts)
+    return [text[i:i + size] for i in range(0, len(text), size)]
 
 
 def _build_chunks(ops: list[Op], units: list[int], sizes: list[int]) -> list[_Chunk]:

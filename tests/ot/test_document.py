@@ -109,6 +109,17 @@ def test_long_runs_split_across_chunks_and_merge_back() -> None:
     assert document.apply(op).slice(3998, 4003) == _reference_slice(expected, 3998, 4003)
 
 
+@pytest.mark.parametrize("typed", ["x", "😀"])
+def test_typing_in_front_of_a_long_run_keeps_chunks_large(typed: str) -> None:
+    # A full chunk used to split into a full one and a one-character one per keystroke.
+    document = ot.Document.from_delta([{"insert": typed * 3000}])
+    for _ in range(6000):
+        document = document.apply([{"insert": typed}])
+    units = 9000 * len(typed.encode("utf-16-le")) // 2
+    assert len(document._chunks) <= 2 * units // 2048 + 1  # each at least half full
+    _check(document, [{"insert": typed * 9000}])
+
+
 def test_structure_is_shared() -> None:
     document = ot.Document.from_delta([{"insert": "abcdefgh" * 2000 + "\n"}])
     edited = document.apply([{"retain": 5}, {"insert": "X"}])
