@@ -300,6 +300,11 @@ async def _s3(stack: Stack, storm: Storm, owner: Account, doc_ids: list[str],
               result: ModeResult) -> None:
     """Stop the S3 server for OUTAGE_S (it comes back empty): edits never stop, archiving
     resumes."""
+    # The storage group may still be joining (several members start at once): the mode is
+    # about an archiver that works when S3 goes, so it starts once the archiver has written.
+    if not await _until(lambda: _metric_above(stack, "editor_archive_writes_total", 0), 60):
+        result.failures.append("no archive write within 60 s before the outage")
+        return
     await trio.to_thread.run_sync(stack.moto.stop)
     await trio.sleep(OUTAGE_S)
     failures = await _metric_sum(stack, "editor_archive_failures_total")

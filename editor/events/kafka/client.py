@@ -42,6 +42,13 @@ class KafkaSettings:
         """The longest one bridged operation may take before it counts as failed."""
         return self.request_timeout_ms / 1000
 
+    @property
+    def join_timeout_s(self) -> float:
+        """The longest a member may take to join its group: a join waits for the rebalance,
+        which waits up to a session timeout for the other members to rejoin. Giving up
+        sooner makes the member leave, which starts the next rebalance for the others."""
+        return self.request_timeout_s + 2 * self.session_timeout_ms / 1000
+
 
 class KafkaBridge:
     """Runs asyncio functions on the stream's loop and maps Kafka failures."""

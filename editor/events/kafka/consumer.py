@@ -51,7 +51,7 @@ class KafkaGroupConsumer(ConsumerRebalanceListener):
     async def open(self) -> None:
         """Join the group and wait for its first assignment of partitions."""
         await self._bridge.call(f"join {self.group}", self._open,
-                                deadline_s=self._bridge.settings.request_timeout_s)
+                                deadline_s=self._bridge.settings.join_timeout_s)
 
     @property
     def closed(self) -> bool:
