@@ -109,3 +109,41 @@ async def test_snapshots(store: Store) -> None:
     assert (await store.latest_snapshot(doc_id)).version == 9
     assert (await store.latest_snapshot(doc_id, at_most=8)).version == 5
     assert (await store.latest_snapshot(doc_id, at_most=4)).version == 0
+
+
+@pytest.mark.parametrize("taken_seq", [False, True], ids=["conflict", "conflict-and-dedup"])
+async def test_concurrent_appends_of_documents_commit_apart(store: Store,
+                                                            taken_seq: bool) -> None:
+    """Appends of several documents at once (one round trip where the store groups them):
+    each commits or conflicts on its own, events included — also when one of them breaks
+    a dedup key, which fails a grouped statement as a whole."""
+    owner = await store.create_user("owner@example.test", "Owner", "hash")
+    docs = [(await store.create_document(owner.id, "t", [{"insert": "\n"}])).id
+            for _ in range(5)]
+    for doc_id in docs[3:]:
+        await store.append(doc_id, [_op(doc_id, 0, seq=1)])
+    outcome: dict[str, str] = {}
+
+    async def commit(doc_id: str, first: int, seq: int) -> None:
+        event = shapes.document_restored(doc_id, first + 1, 0, 1_700_000_000.0)
+        try:
+            await store.append(doc_id, [_op(doc_id, first, seq=seq),
+                                        _op(doc_id, first + 1, seq=seq + 1)], [event])
+            outcome[doc_id] = "committed"
+        except VersionConflict:
+            outcome[doc_id] = "conflict"
+
+    async with trio.open_nursery() as nursery:
+        for doc_id in docs[:3]:
+            nursery.start_soon(commit, doc_id, 0, 1)  # at the head: commit
+        nursery.start_soon(commit, docs[3], 0, 5)  # the head moved to 1: a conflict
+        # At the head, but seq 1 is taken (or not: then it commits).
+        nursery.start_soon(commit, docs[4], 1, 1 if taken_seq else 2)
+    assert outcome == {**{d: "committed" for d in docs[:3]}, docs[3]: "conflict",
+                       docs[4]: "conflict" if taken_seq else "committed"}
+    assert [await store.head(d) for d in docs] == [2, 2, 2, 1, 1 if taken_seq else 3]
+    for doc_id in docs[:3]:
+        assert [op.seq for op in await store.read_ops(doc_id, 0, 5)] == [1, 2]
+    restored = [entry.body["doc_id"] for entry in await store.outbox_pending(100)
+                if entry.body.get("type") == "document.restored"]
+    assert sorted(restored) == sorted(docs[:3] + ([] if taken_seq else [docs[4]]))

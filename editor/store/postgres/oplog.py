@@ -5,15 +5,23 @@ row lock orders committers of one document across replicas), inserts every op fr
 ``unnest`` arrays and writes the batch's events to the outbox. No row moved means another
 committer won: ``VersionConflict``. A lost connection or a timeout after the statement was
 sent leaves the outcome unknown: ``CommitUnknown``, settled by the dedup keys.
+
+Group commit across documents: appends that arrive while one is being written go together
+in the next round trip, one statement for all their documents (each moves or not on its own,
+so one document's conflict is its own). The statement is atomic: when it fails on a
+constraint (a dedup key another replica committed), nothing of it was written and each
+append is retried alone, so the error reaches its own committer only.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Collection, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
+import trio
 
 from editor.events.shapes import Event
 from editor.store.postgres.db import (
@@ -59,6 +67,40 @@ SELECT count(*) FROM moved,
     LATERAL pg_notify('editor_commits', moved.id || ' ' || $3::text || ' ' || $14) AS n
 """
 
+# The same for the batches of several documents (each at most once): a document whose head
+# moved gets its ops and events; one whose head did not is left alone (its conflict).
+_APPEND_MANY = """
+WITH batch AS (
+    SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::timestamptz[])
+        AS b(id, first_version, new_head, updated_at)
+), locked AS MATERIALIZED (
+    -- In id order, so two replicas locking overlapping documents cannot deadlock.
+    SELECT d.id FROM documents d JOIN batch b ON b.id = d.id ORDER BY d.id FOR UPDATE OF d
+), moved AS (
+    UPDATE documents d SET head = b.new_head, updated_at = b.updated_at
+    FROM batch b, locked l WHERE d.id = b.id AND l.id = d.id AND d.head = b.first_version
+    RETURNING d.id, d.head
+), appended AS (
+    INSERT INTO ops (doc_id, version, user_id, client_id, seq, delta, created_at)
+    SELECT o.doc_id, o.version, o.user_id, o.client_id, o.seq, o.delta, o.created_at
+    FROM unnest($5::text[], $6::bigint[], $7::text[], $8::text[], $9::bigint[], $10::text[],
+                $11::timestamptz[]) AS o(doc_id, version, user_id, client_id, seq, delta,
+                                         created_at)
+    WHERE o.doc_id IN (SELECT id FROM moved)
+    RETURNING 1
+), emitted AS (
+    INSERT INTO outbox (topic, key, body)
+    SELECT e.topic, e.key, e.body
+    FROM unnest($12::text[], $13::text[], $14::text[], $15::jsonb[]) WITH ORDINALITY
+        AS e(doc_id, topic, key, body, n)
+    WHERE e.doc_id IN (SELECT id FROM moved)
+    ORDER BY e.n
+    RETURNING 1
+)
+SELECT moved.id FROM moved,
+    LATERAL pg_notify('editor_commits', moved.id || ' ' || moved.head::text || ' ' || $16) AS n
+"""
+
 # One statement, so one snapshot: the head, the ops since a version, the marks of some
 # clients and the versions of some dedup keys, told apart by ``kind``.
 _READ_FOR_COMMIT = """
@@ -98,6 +140,10 @@ def _op(doc_id: str, row: Any) -> CommittedOp:
 
 class PostgresOpLog(PostgresDatabase):
     """``OpLog`` on PostgreSQL."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._appends = _AppendQueue()
 
     async def head(self, doc_id: str) -> int:
         """The number of committed ops of the document."""
@@ -144,17 +190,62 @@ class PostgresOpLog(PostgresDatabase):
 
     async def append(self, doc_id: str, ops: Sequence[CommittedOp],
                      events: Sequence[Event] = ()) -> None:
-        """Append consecutive ops at the head with their events, in one round trip.
+        """Append consecutive ops at the head with their events, in one round trip shared
+        with the appends of other documents that arrive meanwhile.
 
         ``VersionConflict`` if the head is not ``ops[0].version`` (another committer won);
         ``CommitUnknown`` if the connection failed or timed out once the batch was sent.
+        Not cancellable part-way (like every write): a round finishes or fails, bounded by
+        the command timeout.
         """
+        request = _Append(doc_id, ops, events)
+        queue = self._appends
+        queue.waiting.append(request)
+        with trio.CancelScope(shield=True):
+            if queue.writing:
+                await request.turn.wait()  # done by another round, or this one's turn
+            if not request.done:
+                await self._lead(queue)
+        if request.error is not None:
+            raise request.error
+
+    async def _lead(self, queue: _AppendQueue) -> None:
+        """Write one round of what is queued (a document once), then hand over."""
+        queue.writing = True
+        batch: list[_Append] = []
+        later: list[_Append] = []
+        seen: set[str] = set()
+        for queued in queue.waiting:
+            (later if queued.doc_id in seen else batch).append(queued)
+            seen.add(queued.doc_id)
+        queue.waiting = later
+        try:
+            if len(batch) == 1:
+                await self._append_one(batch[0])
+            else:
+                await self._append_many(batch)
+        except BaseException as exc:
+            for written in batch:  # a bug, not a database answer: nobody may assume success
+                written.error = written.error or Unavailable(f"the commit failed: {exc!r}")
+            raise
+        finally:
+            for written in batch:
+                written.done = True
+                written.turn.set()
+            if queue.waiting:
+                queue.waiting[0].turn.set()  # the next round is its to write
+            else:
+                queue.writing = False
+
+    async def _append_one(self, request: _Append) -> None:
+        """The single-document statement; the outcome goes into ``request.error``."""
+        doc_id, ops = request.doc_id, request.ops
         args = (
             doc_id, ops[0].version, ops[-1].version + 1, ops[-1].created_at,
             [op.version for op in ops], [op.user_id for op in ops],
             [op.client_id for op in ops], [op.seq for op in ops],
             [dumps(op.delta) for op in ops], [op.created_at for op in ops],
-            *event_columns(events), self.origin,
+            *event_columns(request.events), self.origin,
         )
         sent = False
 
@@ -168,16 +259,47 @@ class PostgresOpLog(PostgresDatabase):
         try:
             moved = await self.bridge(run, shield=True)
         except Unavailable as exc:
-            cause = exc.__cause__
-            if isinstance(cause, asyncpg.UniqueViolationError):
-                raise VersionConflict(f"{doc_id}: {cause}") from None
-            if sent and isinstance(cause, CONNECTION_ERRORS):
-                raise CommitUnknown(f"{doc_id}: the commit of versions {ops[0].version}"
-                                    f"..{ops[-1].version} may or may not have happened:"
-                                    f" {cause!r}") from cause
-            raise
+            request.error = _append_error(request, exc, sent)
+            return
         if not moved:
-            raise VersionConflict(f"{doc_id}: the head is not {ops[0].version}")
+            request.error = VersionConflict(f"{doc_id}: the head is not {ops[0].version}")
+
+    async def _append_many(self, batch: list[_Append]) -> None:
+        """One statement for the batches of several documents; alone each on a constraint."""
+        ops = [op for request in batch for op in request.ops]
+        events = [(request.doc_id, event) for request in batch for event in request.events]
+        args = (
+            [r.doc_id for r in batch], [r.ops[0].version for r in batch],
+            [r.ops[-1].version + 1 for r in batch], [r.ops[-1].created_at for r in batch],
+            [op.doc_id for op in ops], [op.version for op in ops], [op.user_id for op in ops],
+            [op.client_id for op in ops], [op.seq for op in ops],
+            [dumps(op.delta) for op in ops], [op.created_at for op in ops],
+            [doc_id for doc_id, _ in events], *event_columns([e for _, e in events]),
+            self.origin,
+        )
+        sent = False
+
+        async def run() -> set[str]:
+            nonlocal sent
+            async with self._pool.acquire() as conn:
+                sent = True
+                return {row["id"] for row in await conn.fetch(_APPEND_MANY, *args)}
+
+        try:
+            moved = await self.bridge(run, shield=True)
+        except Unavailable as exc:
+            if isinstance(exc.__cause__, asyncpg.PostgresError) and not isinstance(
+                    exc.__cause__, CONNECTION_ERRORS):
+                for request in batch:  # nothing was written: each on its own
+                    await self._append_one(request)
+                return
+            for request in batch:
+                request.error = _append_error(request, exc, sent)
+            return
+        for request in batch:
+            if request.doc_id not in moved:
+                request.error = VersionConflict(
+                    f"{request.doc_id}: the head is not {request.ops[0].version}")
 
     async def read_ops(self, doc_id: str, from_version: int, to_version: int
                        ) -> list[CommittedOp]:
@@ -223,3 +345,34 @@ class PostgresOpLog(PostgresDatabase):
                             doc_id, snapshot.version, content_json)
 
         await self._write(save, transaction=False)
+
+
+@dataclass(eq=False)
+class _Append:
+    """One committer's batch waiting for a round trip (its own or a shared one)."""
+
+    doc_id: str
+    ops: Sequence[CommittedOp]
+    events: Sequence[Event]
+    turn: trio.Event = field(default_factory=trio.Event)  # written, or this one writes next
+    done: bool = False
+    error: Exception | None = None
+
+
+@dataclass
+class _AppendQueue:
+    """The appends waiting for the next round trip, and whether one is being written."""
+
+    waiting: list[_Append] = field(default_factory=list)
+    writing: bool = False
+
+
+def _append_error(request: _Append, exc: Unavailable, sent: bool) -> Exception:
+    """What a failed append statement means for ``request``'s committer."""
+    cause, ops = exc.__cause__, request.ops
+    if isinstance(cause, asyncpg.UniqueViolationError):
+        return VersionConflict(f"{request.doc_id}: {cause}")
+    if sent and isinstance(cause, CONNECTION_ERRORS):
+        return CommitUnknown(f"{request.doc_id}: the commit of versions {ops[0].version}"
+                             f"..{ops[-1].version} may or may not have happened: {cause!r}")
+    return exc
