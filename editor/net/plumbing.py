@@ -19,6 +19,7 @@ from editor.bus import RateLimiter
 from editor.config import Config
 from editor.engine.engine import Engine
 from editor.errors import BadRequest, RateLimited, Unauthorized
+from editor.ot.validate import holds_lone_surrogate
 from editor.store import Store, User
 
 MAX_BODY_BYTES = 6 * 1024 * 1024  # a 5 MiB document as JSON, with room to spare
@@ -75,19 +76,10 @@ def string_field(body: dict[str, Any], name: str, *, max_chars: int = 10_000) ->
     if not isinstance(value, str) or len(value) > max_chars:
         raise BadRequest(f"'{name}' must be a string of at most {max_chars} characters",
                          code="validation")
-    if not is_unicode(value):
+    if holds_lone_surrogate(value):
         raise BadRequest(f"'{name}' holds a lone surrogate (an escape like \\ud800)",
                          code="validation")
     return value
-
-
-def is_unicode(text: str) -> bool:
-    """Whether ``text`` can be encoded as UTF-8: JSON escapes may give lone surrogates."""
-    try:
-        text.encode()
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 async def current_user() -> User:

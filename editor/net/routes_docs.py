@@ -12,9 +12,10 @@ from editor import ot
 from editor.errors import BadRequest, InvalidOpError, NotFound, TooLargeError
 from editor.events.shapes import rfc3339
 from editor.net.access import document_with_role, require
-from editor.net.plumbing import current_user, is_unicode, json_body, services, string_field
+from editor.net.plumbing import current_user, json_body, services, string_field
 from editor.net.routes_members import member_routes
 from editor.net.wire import op_frame
+from editor.ot.validate import holds_lone_surrogate
 from editor.store import DocumentMeta
 from editor.store.paging import decode_cursor, encode_cursor
 
@@ -81,7 +82,7 @@ def _cursor(raw: str) -> tuple[float, str]:
     except OverflowError:  # a forged number too big for a float
         after = None
     # A forged NaN or lone surrogate would reach SQLite (empty page, or a 500).
-    if after is None or not math.isfinite(after[0]) or not is_unicode(after[1]):
+    if after is None or not math.isfinite(after[0]) or holds_lone_surrogate(after[1]):
         raise BadRequest("'cursor' is not a cursor this server gave out", code="validation")
     return after
 

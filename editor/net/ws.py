@@ -12,7 +12,6 @@ shared, ready-made WebSocket frame through ``wsconn.send_frame``: per session an
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any, NoReturn
 
@@ -46,6 +45,7 @@ from editor.net.wire import (
     welcome,
 )
 from editor.net.wsconn import send_frame, send_now, send_rest, text_frame
+from editor.ot.validate import holds_lone_surrogate
 from editor.store.protocols import Accounts, Documents
 
 log = logs.get(__name__)
@@ -56,15 +56,6 @@ CATCH_UP_FRAMES_PER_MESSAGE = 100
 DRAINED_MESSAGE_CHARS = 256 * 1024
 HEARTBEAT_INTERVAL_S = 30.0
 HEARTBEAT_SLICE_S = 0.5
-
-
-def _is_unicode(value: Any) -> bool:
-    """Whether ``value`` (parsed JSON) can be sent as UTF-8."""
-    try:
-        json.dumps(value, ensure_ascii=False).encode()
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 class _Fatal(Exception):
@@ -438,7 +429,7 @@ class CollabServer:
                     await runtime.set_cursor(self.engine.oplog, session, frame.version,
                                              frame.index, frame.length)
                 elif isinstance(frame, Ping):
-                    if not _is_unicode(frame.t):
+                    if holds_lone_surrogate(frame.t):
                         message = "'t' holds a lone surrogate (a JSON escape like \\ud800)"
                         session.close(CloseCode.BAD_REQUEST, message,
                                       error=ErrorOut("bad_request", message))

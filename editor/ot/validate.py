@@ -97,7 +97,7 @@ def _check_attributes(op: dict[str, Any], index: int) -> None:
                         f" a boolean or null, not {_type_name(value)}")
 
 
-def _holds_lone_surrogate(value: Any) -> bool:
+def holds_lone_surrogate(value: Any) -> bool:
     """Whether a string anywhere in ``value`` (parsed JSON, object keys included) holds a
     lone surrogate; iterative, as JSON may nest as deep as the parser went."""
     pending = [value]
@@ -117,7 +117,7 @@ def _holds_lone_surrogate(value: Any) -> bool:
 def _check_unicode(op: dict[str, Any], index: int) -> None:
     """No string of ``op``, keys included, holds a lone surrogate (rule 1)."""
     for key, value in op.items():
-        if _holds_lone_surrogate(key) or _holds_lone_surrogate(value):
+        if holds_lone_surrogate(key) or holds_lone_surrogate(value):
             part = key if key in _KEYS else f"unknown key {key!r}"
             raise InvalidOp(f"op {index}: {part} holds a lone surrogate (half of a UTF-16 pair)")
 

@@ -35,6 +35,7 @@ from editor import ot
 from editor.client import Document, InvalidOp, open_document
 from editor.errors import BadRequest
 from editor.net.wire import CursorFrame, Hello, OpFrame, Ping, parse
+from editor.ot.validate import holds_lone_surrogate
 from tests.conftest import InProcessServer
 from tests.hardening.frames import BATCH, Raw, ValidOp
 from tests.support.api import create_document, sign_up
@@ -132,7 +133,7 @@ class Fuzzer:
             parsed = None
         await connection.ws.send_message(message)
         if parsed is None or isinstance(parsed, Hello) or (
-                isinstance(parsed, Ping) and not _is_unicode(parsed.t)):
+                isinstance(parsed, Ping) and holds_lone_surrogate(parsed.t)):
             await self._expect_refusal(connection, message)
             return True
         barrier = f"barrier-{next(self.barriers)}"
@@ -198,15 +199,6 @@ class Fuzzer:
             pending.extend(decoded if isinstance(decoded, list) else [decoded])
         ws._fuzz_pending = pending  # type: ignore[attr-defined]
         return pending.pop(0)
-
-
-def _is_unicode(value: Any) -> bool:
-    """Whether parsed JSON can go out as UTF-8 (no lone surrogate from a JSON escape)."""
-    try:
-        json.dumps(value, ensure_ascii=False).encode()
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 async def _honest_editor(server: InProcessServer, doc_id: str, token: str, name: str,
