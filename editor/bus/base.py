@@ -133,8 +133,20 @@ class SnapshotCache(Protocol):
 class RateLimiter(Protocol):
     """Token buckets by key: full to start, refilled continuously, capped at ``burst``."""
 
-    async def take(self, key: str, rate_per_s: float, burst: float) -> float:
-        """0.0 when a token was taken, else the seconds until one is available (none taken)."""
+    async def take(self, key: str, rate_per_s: float, burst: float, cost: float = 1.0
+                   ) -> float:
+        """0.0 when ``cost`` tokens were taken, else the seconds until they are available
+        (none taken). ``cost`` is at most ``burst``: more could never be taken."""
+
+
+def check_bucket(rate_per_s: float, burst: float, cost: float) -> None:
+    """Raise ``ValueError`` for a bucket that could never give ``cost`` tokens."""
+    if not rate_per_s > 0:
+        raise ValueError(f"rate_per_s must be positive, not {rate_per_s!r}")
+    if not burst >= 1:
+        raise ValueError(f"burst must be at least 1 token, not {burst!r}")
+    if not 0 < cost <= burst:
+        raise ValueError(f"cost must be above 0 and at most the burst {burst!r}, not {cost!r}")
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 
 import trio
 
-from editor.bus.base import BusMessage, PresenceEntry
+from editor.bus.base import BusMessage, PresenceEntry, check_bucket
 from editor.store.records import Snapshot
 
 
@@ -201,22 +201,21 @@ class MemoryRateLimiter:
         self._max_keys = max_keys
         self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()  # tokens, stamp
 
-    async def take(self, key: str, rate_per_s: float, burst: float) -> float:
-        """0.0 when a token was taken, else the seconds until one is available (none taken)."""
-        if not rate_per_s > 0:
-            raise ValueError(f"rate_per_s must be positive, not {rate_per_s!r}")
-        if not burst >= 1:
-            raise ValueError(f"burst must be at least 1 token, not {burst!r}")
+    async def take(self, key: str, rate_per_s: float, burst: float, cost: float = 1.0
+                   ) -> float:
+        """0.0 when ``cost`` tokens were taken, else the seconds until they are available
+        (none taken)."""
+        check_bucket(rate_per_s, burst, cost)
         await trio.lowlevel.checkpoint()
         now = trio.current_time()
         tokens, stamp = self._buckets.pop(key, (burst, now))
         tokens = min(burst, tokens + (now - stamp) * rate_per_s)
-        if tokens >= 1.0:
-            self._buckets[key] = (tokens - 1.0, now)
+        if tokens >= cost:
+            self._buckets[key] = (tokens - cost, now)
             wait_s = 0.0
         else:
             self._buckets[key] = (tokens, now)
-            wait_s = (1.0 - tokens) / rate_per_s
+            wait_s = (cost - tokens) / rate_per_s
         while len(self._buckets) > self._max_keys:
             self._buckets.popitem(last=False)
         return wait_s

@@ -24,6 +24,7 @@ from editor.engine.sequencer import (
     Sequenced,
     plan_read,
     sequence,
+    transform_base,
 )
 from editor.events import shapes
 from editor.events.shapes import Event
@@ -164,11 +165,21 @@ class Committer:
             await self._snapshot()
 
     async def _sequence(self, proposals: list[Proposal]) -> Sequenced:
-        """Read what memory lacks (once), then decide the batch."""
+        """Read what memory lacks, then decide the batch.
+
+        One read, but two when a client memory does not know sends an op based before the
+        history in memory: its mark comes first, and may show that the op cannot commit,
+        so that no history is read for it.
+        """
         runtime = self.runtime
         state = runtime.state
         plan = plan_read(state, proposals, runtime.history.first_version, runtime.known_seq)
         read: CommitRead | None = None
+        if plan.from_version is not None and plan.clients:
+            marks = await self.oplog.read_for_commit(runtime.doc_id, None, plan.clients, ())
+            state.marks.update(marks.marks)
+            plan = plan_read(state, proposals, runtime.history.first_version,
+                             runtime.known_seq)
         if runtime.needs_sync or not plan.empty:
             runtime.needs_sync = False
             from_version = state.head if plan.from_version is None else plan.from_version
@@ -176,8 +187,7 @@ class Committer:
                                                     plan.clients, plan.seqs)
             state.marks.update(read.marks)
             runtime.absorb(read.ops)
-        oldest = min((p.version for p in proposals if p.version <= state.head),
-                     default=state.head)
+        oldest = transform_base(state, proposals)
         if runtime.history.covers(oldest):
             ops_since = runtime.history.since(oldest)
         elif read is not None and read.ops and read.ops[0].version <= oldest:

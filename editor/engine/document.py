@@ -152,14 +152,17 @@ class DocumentRuntime:
         # Older than memory holds: everything below the head is in the op log.
         return await oplog.read_ops(self.doc_id, from_version, self.head)
 
-    async def set_cursor(self, oplog: OpLog, session: Session, version: int,
-                         index: int | None, length: int) -> None:
-        """Move a session's cursor to the head and show it to the others."""
+    def set_cursor(self, session: Session, version: int, index: int | None,
+                   length: int) -> None:
+        """Move a session's cursor to the head and show it to the others.
+
+        A selection based before the ops in memory is shown as none: a cursor is a hint,
+        and transforming it through history read from the store would let any client make
+        the server do that work once per frame.
+        """
+        index, length = _moved(self.history, self.head, version, index, length)
         if index is not None:
             end = index + length
-            for op in await self.ops_since(oplog, version):
-                index = ot.transform_position(op.delta, index)
-                end = ot.transform_position(op.delta, end)
             index = min(index, self.content.length - 1)
             length = max(0, min(end, self.content.length - 1) - index)
         session.cursor = Cursor(self.head, index, length)

@@ -115,13 +115,37 @@ def plan_read(state: DocState, proposals: Sequence[Proposal], history_from: int,
               known_seq: SeqLookup) -> ReadPlan:
     """What to read so that ``sequence`` has all it needs; ops in memory start at
     ``history_from``, and ``known_seq`` answers the dedup keys memory holds."""
-    oldest = min((p.version for p in proposals if p.version <= state.head), default=state.head)
+    oldest = transform_base(state, proposals)
     clients = frozenset(p.client for p in proposals if p.client not in state.marks)
     seqs = frozenset(
         (p.user_id, p.client_id, p.seq) for p in proposals
         if (p.client not in state.marks or p.seq <= state.marks[p.client].seq)
         and known_seq((p.user_id, p.client_id, p.seq)) is None)
     return ReadPlan(oldest if oldest < history_from else None, clients, seqs)
+
+
+def transform_base(state: DocState, proposals: Sequence[Proposal]) -> int:
+    """The oldest base version of the proposals that may be transformed: ``sequence`` needs
+    the ops from there to the head. A proposal refused (or answered as a resend) whatever
+    the op log holds needs none, so an op that cannot commit never costs a read of history.
+
+    Judged on what memory knows, which can only refuse less than ``sequence`` will: marks
+    and answered seqs only grow. A seq skip counts only for a client whose mark is known
+    (the op log may hold a higher one), against the highest seq it may reach in the batch.
+    """
+    oldest = state.head
+    highest: dict[ClientKey, int] = {}
+    for p in proposals:
+        mark = state.marks.get(p.client)
+        last = None
+        if mark is not None:
+            last = max(mark.seq, state.answered.get(p.client, 0), highest.get(p.client, 0))
+        highest[p.client] = max(highest.get(p.client, 0), p.seq)
+        if mark is not None and p.seq <= mark.seq:
+            continue  # a resend: answered from the dedup keys
+        if _refusal(p, mark, last, state.head) is None:
+            oldest = min(oldest, p.version)
+    return oldest
 
 
 def sequence(state: DocState, proposals: Sequence[Proposal], ops_since: Sequence[CommittedOp],
@@ -176,6 +200,18 @@ def _decide(p: Proposal, mark: ClientMark | None, last: int | None, head: int, f
         if version is not None:
             return AlreadyCommitted(p.seq, version)
         return Refused(p.seq, "bad_version", f"seq {p.seq} was never committed")
+    refusal = _refusal(p, mark, last, head)
+    if refusal is not None:
+        return refusal
+    if p.version < first_since:
+        raise ValueError(f"ops from version {p.version} were not read")  # a committer bug
+    delta: list[Any] = p.delta
+    return delta
+
+
+def _refusal(p: Proposal, mark: ClientMark | None, last: int | None, head: int
+             ) -> Refused | None:
+    """Why a new op (not a resend) cannot be transformed and committed, if it cannot."""
     if last is not None and p.seq > last + 1:
         return Refused(p.seq, "bad_version",
                        f"seq {p.seq} is out of order: the next seq of this client is {last + 1}")
@@ -186,11 +222,8 @@ def _decide(p: Proposal, mark: ClientMark | None, last: int | None, head: int, f
     if mark is not None and p.version <= mark.version:
         return Refused(p.seq, "bad_version", f"version {p.version} does not include this"
                        f" client's op committed as version {mark.version}")
-    if p.version < first_since:
-        raise ValueError(f"ops from version {p.version} were not read")  # a committer bug
     try:
         ot.check_shape(p.delta)
     except ot.InvalidOp as exc:
         return Refused(p.seq, exc.code, str(exc))
-    delta: list[Any] = p.delta
-    return delta
+    return None

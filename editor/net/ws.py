@@ -56,6 +56,15 @@ CATCH_UP_FRAMES_PER_MESSAGE = 100
 DRAINED_MESSAGE_CHARS = 256 * 1024
 HEARTBEAT_INTERVAL_S = 30.0
 HEARTBEAT_SLICE_S = 0.5
+# An op based k versions behind the head is transformed through k ops (read from the store
+# when memory no longer holds them): it costs 1 + k / REBASE_OPS_PER_TOKEN of its client's
+# rate-limit tokens, so that old bases cannot multiply what a flood costs the server.
+REBASE_OPS_PER_TOKEN = 100
+
+
+def op_cost(head: int, version: int, burst: int) -> float:
+    """The rate-limit tokens an op based on ``version`` costs (at most the whole burst)."""
+    return min(float(burst), 1.0 + max(0, head - version) / REBASE_OPS_PER_TOKEN)
 
 
 class _Fatal(Exception):
@@ -409,7 +418,8 @@ class CollabServer:
                                   error=ErrorOut("bad_request", exc.message))
                     return
                 if isinstance(frame, OpFrame):
-                    throttled_in_a_row = await self._throttle(session, throttled_in_a_row)
+                    cost = op_cost(runtime.head, frame.version, self.cfg.ops_burst)
+                    throttled_in_a_row = await self._throttle(session, throttled_in_a_row, cost)
                     if throttled_in_a_row > 2 * self.cfg.ops_burst:
                         session.close(CloseCode.RATE_LIMITED, "rate limited",
                                       error=ErrorOut("rate_limited", "too many ops; slow down"))
@@ -426,8 +436,7 @@ class CollabServer:
                         session.deliver(ErrorOut("bad_version", f"cursor version {frame.version}"
                                                  f" is above the head {runtime.head}"))
                         continue
-                    await runtime.set_cursor(self.engine.oplog, session, frame.version,
-                                             frame.index, frame.length)
+                    runtime.set_cursor(session, frame.version, frame.index, frame.length)
                 elif isinstance(frame, Ping):
                     if holds_lone_surrogate(frame.t):
                         message = "'t' holds a lone surrogate (a JSON escape like \\ud800)"
@@ -443,8 +452,9 @@ class CollabServer:
             reason = exc.reason
             session.close(reason.code if reason else CloseCode.GOING_AWAY, "closed by the client")
 
-    async def _throttle(self, session: Session, throttled_in_a_row: int) -> int:
-        """Back-pressure: read slower while the client's bucket is empty. How many ops had to
+    async def _throttle(self, session: Session, throttled_in_a_row: int, cost: float) -> int:
+        """Back-pressure: read slower while the client's bucket lacks ``cost`` tokens (the
+        op's share of the server's work, ``REBASE_OPS_PER_TOKEN``). How many ops had to
         wait, less those that did not since; the caller refuses a client that keeps flooding
         past that.
 
@@ -456,9 +466,9 @@ class CollabServer:
         """
         key = f"ops:{session.user_id}:{session.client_id}"
         rate, burst = self.cfg.ops_per_second_limit, self.cfg.ops_burst
-        wait_s = await self.limiter.take(key, rate, burst)
+        wait_s = await self.limiter.take(key, rate, burst, cost)
         if wait_s == 0:
             return max(0, throttled_in_a_row - 1)
         await trio.sleep(wait_s)
-        await self.limiter.take(key, rate, burst)  # the token that refilled meanwhile
+        await self.limiter.take(key, rate, burst, cost)  # the tokens that refilled meanwhile
         return throttled_in_a_row + 1

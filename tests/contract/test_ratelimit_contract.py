@@ -69,12 +69,27 @@ async def test_a_slow_rate_gives_long_waits(
         assert await limiter.take("k", 0.5, 1.0) == pytest.approx(2.0)
 
 
-@pytest.mark.parametrize(("rate_per_s", "burst"), [(0.0, 3.0), (-1.0, 3.0), (1.0, 0.5)])
-async def test_a_bucket_that_could_never_give_a_token_is_refused(
-    limiter: RateLimiter, autojump_clock: trio.testing.MockClock, rate_per_s: float, burst: float
+async def test_a_costly_take_takes_its_cost_or_nothing(
+    limiter: RateLimiter, autojump_clock: trio.testing.MockClock
+) -> None:
+    with trio.fail_after(5):
+        assert await limiter.take("k", RATE_PER_S, BURST, cost=2.5) == 0.0
+        assert await limiter.take("k", RATE_PER_S, BURST, cost=1.0) == pytest.approx(0.25)
+        # Refused: nothing taken, so the wait for 3 tokens is from 0.5 of one.
+        assert await limiter.take("k", RATE_PER_S, BURST, cost=3.0) == pytest.approx(1.25)
+        await trio.sleep(1.25)
+        assert await limiter.take("k", RATE_PER_S, BURST, cost=3.0) == 0.0
+
+
+@pytest.mark.parametrize(("rate_per_s", "burst", "cost"),
+                         [(0.0, 3.0, 1.0), (-1.0, 3.0, 1.0), (1.0, 0.5, 0.5), (1.0, 3.0, 0.0),
+                          (1.0, 3.0, 3.5)])
+async def test_a_bucket_that_could_never_give_the_tokens_is_refused(
+    limiter: RateLimiter, autojump_clock: trio.testing.MockClock, rate_per_s: float,
+    burst: float, cost: float,
 ) -> None:
     with trio.fail_after(5), pytest.raises(ValueError):
-        await limiter.take("k", rate_per_s, burst)
+        await limiter.take("k", rate_per_s, burst, cost)
 
 
 async def test_memory_limiter_keeps_at_most_max_keys(

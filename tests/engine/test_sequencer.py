@@ -15,6 +15,7 @@ from editor.engine.sequencer import (
     Refused,
     plan_read,
     sequence,
+    transform_base,
 )
 from editor.store.records import ClientMark, CommittedOp, SeqKey
 
@@ -31,10 +32,10 @@ def _nothing(_: SeqKey) -> int | None:
 
 def _run(state: DocState, proposals: list[Proposal], ops: list[CommittedOp]
          ) -> tuple[list[Outcome], list[CommittedOp]]:
-    """Sequence one batch and apply it to ``state`` as the committer does after the commit."""
+    """Sequence one batch and apply it to ``state`` as the committer does after the commit:
+    with the ops from ``transform_base`` only (``sequence`` raises if it needs older ones)."""
     versions = {(op.user_id, op.client_id, op.seq): op.version for op in ops}
-    oldest = min((p.version for p in proposals if p.version <= state.head), default=state.head)
-    done = sequence(state, proposals, ops[oldest:], versions.get, NOW)
+    done = sequence(state, proposals, ops[transform_base(state, proposals):], versions.get, NOW)
     state.content, state.head = done.content, done.head
     state.marks.update(done.marks)
     state.answered.update(done.answered)
@@ -95,30 +96,45 @@ _clients = st.sampled_from(["a", "b", "c"])
 _texts = st.text(alphabet="xyz\U0001F600", min_size=1, max_size=3)
 
 
+_kinds = st.sampled_from(["ok"] * 6 + ["skip", "viewer", "malformed", "ahead"])
+
+
 @st.composite
-def _streams(draw: st.DrawFn) -> list[tuple[str, int, str, int]]:
-    """(client, seq, text, how far behind the head its base is) per proposal."""
+def _streams(draw: st.DrawFn) -> list[tuple[str, int, str, int, str]]:
+    """(client, seq, text, how far behind the head its base is, kind) per proposal; kinds
+    other than "ok" are refused (a seq skip, a viewer, a malformed delta, a base above the
+    head) unless an earlier rule answers first."""
     seqs: dict[str, int] = {}
     items = []
     for _ in range(draw(st.integers(1, 12))):
         client = draw(_clients)
+        kind = draw(_kinds)
         resend = seqs.get(client) and draw(st.booleans())
         seq = seqs.get(client, 0) if resend else seqs.get(client, 0) + 1
-        seqs[client] = seq
-        items.append((client, seq, draw(_texts), draw(st.integers(0, 3))))
+        if kind == "skip":
+            seq += 1
+        seqs[client] = max(seqs.get(client, 0), seq)
+        items.append((client, seq, draw(_texts), draw(st.integers(0, 3)), kind))
     return items
 
 
-@settings(max_examples=150, deadline=None)
+def _proposal(state: DocState, client: str, seq: int, text: str, behind: int,
+              kind: str) -> Proposal:
+    version = state.head + 1 if kind == "ahead" else max(0, state.head - behind)
+    delta: list[object] = [{"insert": text}] if kind != "malformed" else [{"retain": -1}]
+    return Proposal("u", client, seq, version, delta, can_edit=kind != "viewer")
+
+
+@settings(max_examples=200, deadline=None)
 @given(_streams(), st.integers(1, 5))
-def test_any_stream_keeps_the_log_exact(stream: list[tuple[str, int, str, int]],
+def test_any_stream_keeps_the_log_exact(stream: list[tuple[str, int, str, int, str]],
                                         batch: int) -> None:
     """Whatever arrives, in batches of any size: replaying the committed ops gives the
-    content, no (client, seq) is committed twice, and a resend answers its first version."""
+    content, no (client, seq) is committed twice, a resend answers its first version, and
+    the ops from ``transform_base`` are all a batch needs."""
     state, ops = _state(), []
     for start in range(0, len(stream), batch):
-        proposals = [Proposal("u", client, seq, max(0, state.head - behind), [{"insert": text}])
-                     for client, seq, text, behind in stream[start:start + batch]]
+        proposals = [_proposal(state, *item) for item in stream[start:start + batch]]
         outcomes, _ = _run(state, proposals, ops)
         first = {(op.client_id, op.seq): op.version for op in ops}
         for proposal, outcome in zip(proposals, outcomes, strict=True):
@@ -130,6 +146,27 @@ def test_any_stream_keeps_the_log_exact(stream: list[tuple[str, int, str, int]],
         replay = replay.apply(op.delta)
     assert replay.to_delta() == state.content.to_delta()
     assert len({(op.client_id, op.seq) for op in ops}) == len(ops)
+
+
+def test_ops_that_cannot_commit_need_no_history() -> None:
+    """Refused whatever the op log holds (or a resend): no read of the ops since their base."""
+    state = _state()
+    state.head = 100
+    state.marks[("u", "c")] = ClientMark(3, 90)
+    cannot = [Proposal("u", "c", 2, 0, [{"insert": "x"}]),  # a resend
+              Proposal("u", "c", 4, 5, [{"insert": "x"}]),  # below its own op
+              Proposal("u", "c", 9, 95, [{"insert": "x"}]),  # a seq skip
+              Proposal("u", "v", 1, 5, [{"insert": "x"}], can_edit=False),
+              Proposal("u", "w", 1, 5, [{"delete": 0}]),
+              Proposal("u", "w", 1, 101, [{"insert": "x"}])]
+    assert transform_base(state, cannot) == 100
+    assert plan_read(state, cannot, 50, _nothing).from_version is None
+    # A skip is judged against the highest seq the batch may reach: 4 then 5 are in order.
+    in_order = [Proposal("u", "c", 4, 95, [{"insert": "x"}]),
+                Proposal("u", "c", 5, 92, [{"insert": "y"}])]
+    assert transform_base(state, in_order) == 92
+    # A client whose mark memory lacks may have any seq: its base counts.
+    assert transform_base(state, [Proposal("u", "new", 7, 20, [{"insert": "x"}])]) == 20
 
 
 @settings(max_examples=100, deadline=None)

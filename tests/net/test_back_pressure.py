@@ -15,6 +15,7 @@ from trio_websocket import wrap_client_stream
 from editor.engine.outgoing import AckOut, ErrorOut, OpsOut, OwnOpsOut
 from editor.engine.session import FLOOD_UNANSWERED_OPS, Session
 from editor.errors import CloseCode
+from editor.net.ws import REBASE_OPS_PER_TOKEN, op_cost
 from tests.conftest import InProcessServer
 from tests.support.api import create_document, sign_up
 from tests.support.raw import RawClient, connect
@@ -139,3 +140,12 @@ async def _tiny_window_client(nursery: trio.Nursery, ws_url: str, doc_id: str) -
     ws = await wrap_client_stream(nursery, stream, host, f"/v1/docs/{doc_id}/ws",
                                   max_message_size=2**20)
     return RawClient(ws)
+
+
+def test_an_op_based_far_behind_costs_more_tokens() -> None:
+    """Its transform runs through every op since its base: it is charged for that work,
+    up to the whole burst (more could never be taken)."""
+    assert op_cost(head=50, version=50, burst=400) == 1.0
+    assert op_cost(head=50, version=60, burst=400) == 1.0  # above the head: refused anyway
+    assert op_cost(head=5_000, version=4_000, burst=400) == 1.0 + 1_000 / REBASE_OPS_PER_TOKEN
+    assert op_cost(head=1_000_000, version=0, burst=400) == 400.0

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import pytest
 import trio
@@ -307,6 +309,32 @@ async def test_cursor_is_transformed_and_leave_is_sent(server: InProcessServer) 
                     assert welcome["peers"] == [frame]
             assert await a.recv_type("leave") in ({"type": "leave", "client_id": "b"},
                                                   {"type": "leave", "client_id": "c"})
+
+
+async def test_a_base_older_than_memory(
+        make_server: Callable[..., Awaitable[InProcessServer]], tmp_path: Path) -> None:
+    """Memory holds 3 ops here. An op based before them is still transformed through the
+    ops read from the store (PROTOCOL §2); a cursor based before them shows no selection
+    (a hint is not worth a read of history per frame)."""
+    server = await make_server(tmp_path, history_cache_ops=3)
+    owner, doc_id = await _doc(server, content="hello")
+    with trio.fail_after(10):
+        async with connect(server.ws_url, doc_id) as a:
+            await a.hello(owner.access_token, "a")
+            async with connect(server.ws_url, doc_id) as b:
+                await b.hello(owner.access_token, "b")
+                for seq in range(1, 6):
+                    await a.send({"type": "op", "seq": seq, "version": seq - 1,
+                                  "delta": [{"insert": str(seq)}]})
+                    await a.recv_type("ack")
+                await b.send({"type": "op", "seq": 1, "version": 0,
+                              "delta": [{"retain": 2}, {"insert": "X"}]})
+                assert await b.recv_type("ack") == {"type": "ack", "seq": 1, "version": 5}
+                await b.send({"type": "cursor", "version": 0, "index": 1, "length": 2})
+                assert (await a.recv_type("cursor"))["index"] is None
+                await b.send({"type": "cursor", "version": 4, "index": 1, "length": 2})
+                assert (await a.recv_type("cursor"))["index"] == 2
+    assert (await _head(server, owner, doc_id))["content"] == [{"insert": "54321heXllo\n"}]
 
 
 async def test_resume_delivers_every_op_and_own_op_as_ack(server: InProcessServer) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from editor.bus.base import check_bucket
 from editor.bus.memory import MemoryRateLimiter
 from editor.bus.redis.connection import NOW_LUA, Link, RedisDown, Script, now_arg
 
@@ -17,6 +18,7 @@ TAKE = Script(NOW_LUA + """
 local now = now_s()
 local rate = tonumber(ARGV[2])
 local burst = tonumber(ARGV[3])
+local cost = tonumber(ARGV[4])
 local bucket = redis.call('HMGET', KEYS[1], 't', 's')
 local tokens = burst
 if bucket[1] then
@@ -24,7 +26,7 @@ if bucket[1] then
   tokens = math.min(burst, tonumber(bucket[1]) + elapsed * rate)
 end
 local wait = 0
-if tokens >= 1 then tokens = tokens - 1 else wait = (1 - tokens) / rate end
+if tokens >= cost then tokens = tokens - cost else wait = (cost - tokens) / rate end
 redis.call('HSET', KEYS[1], 't', string.format('%.17g', tokens), 's', string.format('%.17g', now))
 redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate * 1000) + 1000)
 return string.format('%.17g', wait)
@@ -44,15 +46,15 @@ class RedisRateLimiter:
         self._clock = clock
         self._local = MemoryRateLimiter()
 
-    async def take(self, key: str, rate_per_s: float, burst: float) -> float:
-        """0.0 when a token was taken, else the seconds until one is available (none taken)."""
-        if not rate_per_s > 0:
-            raise ValueError(f"rate_per_s must be positive, not {rate_per_s!r}")
-        if not burst >= 1:
-            raise ValueError(f"burst must be at least 1 token, not {burst!r}")
-        args = [now_arg(self._clock), repr(float(rate_per_s)), repr(float(burst))]
+    async def take(self, key: str, rate_per_s: float, burst: float, cost: float = 1.0
+                   ) -> float:
+        """0.0 when ``cost`` tokens were taken, else the seconds until they are available
+        (none taken)."""
+        check_bucket(rate_per_s, burst, cost)
+        args = [now_arg(self._clock), repr(float(rate_per_s)), repr(float(burst)),
+                repr(float(cost))]
         try:
             wait_s = await self._link.call(lambda c: TAKE.run(c, [bucket_key(key)], args))
         except RedisDown:
-            return await self._local.take(key, rate_per_s, burst)
+            return await self._local.take(key, rate_per_s, burst, cost)
         return float(wait_s)
