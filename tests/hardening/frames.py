@@ -50,6 +50,26 @@ class Raw:
     message: str | bytes
 
 
+@dataclass(frozen=True)
+class Behind:
+    """A version ``count`` below the head the fuzzer knows when it sends the frame."""
+
+    count: int
+
+
+@dataclass(frozen=True)
+class Template:
+    """A frame object sent as JSON once its ``Behind`` fields are filled in: nearly valid
+    ops and cursors are based near the head, as real clients' are, whatever its height."""
+
+    frame: dict[str, Any]
+
+    def message(self, head: int) -> str:
+        """The frame as sent by a client at ``head``."""
+        return _dump({key: max(0, head - value.count) if isinstance(value, Behind) else value
+                      for key, value in self.frame.items()})
+
+
 def _dump(frame: Any) -> str:
     return json.dumps(frame)  # escapes lone surrogates and writes NaN, as hostile peers may
 
@@ -66,20 +86,23 @@ def _mostly(common: st.SearchStrategy[Any], rare: st.SearchStrategy[Any],
 # not (bad_request, close 4400).
 _JUNK = _NUMBERS | st.none() | TEXT
 _SEQ = _mostly(st.integers(min_value=1, max_value=60), _JUNK | st.integers(-2, 0), 2)
-_VERSION = _mostly(st.integers(min_value=0, max_value=3000), _JUNK | st.just(-1), 2)
+# Mostly up to 3,000 versions behind the head (the server keeps 2,000 in memory: older bases
+# are read from the store); now and then an absolute one, which may be far behind.
+_VERSION = _mostly(st.builds(Behind, st.integers(min_value=0, max_value=3000)),
+                   _JUNK | st.just(-1) | st.integers(min_value=0, max_value=3000), 2)
 
 _VALID_OP = st.builds(
     ValidOp, st.text(st.characters(min_codepoint=0x20, max_codepoint=0x10FFFF,
                                    exclude_categories=["Cs"]), min_size=1, max_size=6),
     st.none() | st.sampled_from([{"bold": True}, {"italic": True}, {"color": "#e60000"}]))
 _NEARLY_VALID_OP = st.builds(
-    lambda seq, version, delta, extra: Raw(_dump({"type": "op", "seq": seq, "version": version,
-                                                  "delta": delta, **extra})),
+    lambda seq, version, delta, extra: Template({"type": "op", "seq": seq, "version": version,
+                                                 "delta": delta, **extra}),
     _SEQ, _VERSION, _mostly(DELTA, JSON_VALUE, 3),
     st.dictionaries(st.sampled_from(["extra", "client_id"]), JSON_LEAF, max_size=1))
 _CURSOR = st.builds(
-    lambda version, index, length: Raw(_dump({"type": "cursor", "version": version,
-                                              "index": index, "length": length})),
+    lambda version, index, length: Template({"type": "cursor", "version": version,
+                                             "index": index, "length": length}),
     _VERSION, _mostly(st.none() | st.integers(0, 3000), _JUNK, 3),
     _mostly(st.integers(0, 3000), _JUNK, 3))
 _PING = st.builds(lambda t: Raw(_dump({"type": "ping", "t": t})), JSON_VALUE)
