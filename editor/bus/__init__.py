@@ -12,6 +12,7 @@ from editor.bus.base import (
     RateLimiter,
     SharedBus,
     SnapshotCache,
+    check_bucket,
 )
 from editor.bus.codec import MessageDecodeError, decode_message, encode_message
 from editor.bus.memory import MemoryBus, MemoryPresence, MemoryRateLimiter, MemorySnapshotCache
@@ -33,6 +34,7 @@ __all__ = [
     "RateLimiter",
     "SharedBus",
     "SnapshotCache",
+    "check_bucket",
     "decode_message",
     "encode_message",
 ]
