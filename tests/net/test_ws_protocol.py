@@ -321,18 +321,18 @@ async def test_a_base_older_than_memory(
     with trio.fail_after(10):
         async with connect(server.ws_url, doc_id) as a:
             await a.hello(owner.access_token, "a")
-            async with connect(server.ws_url, doc_id) as b:
-                await b.hello(owner.access_token, "b")
-                for seq in range(1, 6):
-                    await a.send({"type": "op", "seq": seq, "version": seq - 1,
-                                  "delta": [{"insert": str(seq)}]})
-                    await a.recv_type("ack")
-                await b.send({"type": "op", "seq": 1, "version": 0,
-                              "delta": [{"retain": 2}, {"insert": "X"}]})
-                assert await b.recv_type("ack") == {"type": "ack", "seq": 1, "version": 5}
-                await b.send({"type": "cursor", "version": 0, "index": 1, "length": 2})
+            for seq in range(1, 6):
+                await a.send({"type": "op", "seq": seq, "version": seq - 1,
+                              "delta": [{"insert": str(seq)}]})
+                await a.recv_type("ack")
+            async with connect(server.ws_url, doc_id) as late:
+                await late.hello(owner.access_token, "late")
+                await late.send({"type": "op", "seq": 1, "version": 0,
+                                 "delta": [{"retain": 2}, {"insert": "X"}]})
+                assert await late.recv_type("ack") == {"type": "ack", "seq": 1, "version": 5}
+                await late.send({"type": "cursor", "version": 0, "index": 1, "length": 2})
                 assert (await a.recv_type("cursor"))["index"] is None
-                await b.send({"type": "cursor", "version": 4, "index": 1, "length": 2})
+                await late.send({"type": "cursor", "version": 4, "index": 1, "length": 2})
                 assert (await a.recv_type("cursor"))["index"] == 2
     assert (await _head(server, owner, doc_id))["content"] == [{"insert": "54321heXllo\n"}]
 
