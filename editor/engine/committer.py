@@ -187,7 +187,7 @@ class Committer:
                                                     plan.clients, plan.seqs)
             state.marks.update(read.marks)
             runtime.absorb(read.ops)
-        oldest = transform_base(state, proposals)
+        oldest = transform_base(state, proposals, runtime.history.first_version)
         if runtime.history.covers(oldest):
             ops_since = runtime.history.since(oldest)
         elif read is not None and read.ops and read.ops[0].version <= oldest:

@@ -115,7 +115,7 @@ def plan_read(state: DocState, proposals: Sequence[Proposal], history_from: int,
               known_seq: SeqLookup) -> ReadPlan:
     """What to read so that ``sequence`` has all it needs; ops in memory start at
     ``history_from``, and ``known_seq`` answers the dedup keys memory holds."""
-    oldest = transform_base(state, proposals)
+    oldest = transform_base(state, proposals, history_from)
     clients = frozenset(p.client for p in proposals if p.client not in state.marks)
     seqs = frozenset(
         (p.user_id, p.client_id, p.seq) for p in proposals
@@ -124,15 +124,19 @@ def plan_read(state: DocState, proposals: Sequence[Proposal], history_from: int,
     return ReadPlan(oldest if oldest < history_from else None, clients, seqs)
 
 
-def transform_base(state: DocState, proposals: Sequence[Proposal]) -> int:
+def transform_base(state: DocState, proposals: Sequence[Proposal],
+                   held_from: int | None = None) -> int:
     """The oldest base version of the proposals that may be transformed: ``sequence`` needs
     the ops from there to the head. A proposal refused (or answered as a resend) whatever
     the op log holds needs none, so an op that cannot commit never costs a read of history.
+    Only proposals based before ``held_from`` (the oldest op in memory; the head when not
+    given) are judged: the others' ops are at hand, and judging costs a shape check.
 
     Judged on what memory knows, which can only refuse less than ``sequence`` will: marks
     and answered seqs only grow. A seq skip counts only for a client whose mark is known
     (the op log may hold a higher one), against the highest seq it may reach in the batch.
     """
+    held_from = state.head if held_from is None else held_from
     oldest = state.head
     highest: dict[ClientKey, int] = {}
     for p in proposals:
@@ -141,9 +145,10 @@ def transform_base(state: DocState, proposals: Sequence[Proposal]) -> int:
         if mark is not None:
             last = max(mark.seq, state.answered.get(p.client, 0), highest.get(p.client, 0))
         highest[p.client] = max(highest.get(p.client, 0), p.seq)
-        if mark is not None and p.seq <= mark.seq:
-            continue  # a resend: answered from the dedup keys
-        if _refusal(p, mark, last, state.head) is None:
+        if p.version >= held_from:
+            oldest = min(oldest, p.version)
+        elif not (mark is not None and p.seq <= mark.seq) and _refusal(
+                p, mark, last, state.head) is None:  # not a resend, and not refused
             oldest = min(oldest, p.version)
     return oldest
 

@@ -138,6 +138,14 @@ def _op(doc_id: str, row: Any) -> CommittedOp:
                        row["client_id"], row["seq"], row["created_at"])
 
 
+def _op_columns(ops: Sequence[CommittedOp]) -> tuple[list[Any], ...]:
+    """The rows of ``ops`` as parallel arrays for ``unnest``: version, user_id, client_id,
+    seq, delta, created_at."""
+    return ([op.version for op in ops], [op.user_id for op in ops],
+            [op.client_id for op in ops], [op.seq for op in ops],
+            [dumps(op.delta) for op in ops], [op.created_at for op in ops])
+
+
 class PostgresOpLog(PostgresDatabase):
     """``OpLog`` on PostgreSQL."""
 
@@ -242,10 +250,7 @@ class PostgresOpLog(PostgresDatabase):
         doc_id, ops = request.doc_id, request.ops
         args = (
             doc_id, ops[0].version, ops[-1].version + 1, ops[-1].created_at,
-            [op.version for op in ops], [op.user_id for op in ops],
-            [op.client_id for op in ops], [op.seq for op in ops],
-            [dumps(op.delta) for op in ops], [op.created_at for op in ops],
-            *event_columns(request.events), self.origin,
+            *_op_columns(ops), *event_columns(request.events), self.origin,
         )
         sent = False
 
@@ -271,9 +276,7 @@ class PostgresOpLog(PostgresDatabase):
         args = (
             [r.doc_id for r in batch], [r.ops[0].version for r in batch],
             [r.ops[-1].version + 1 for r in batch], [r.ops[-1].created_at for r in batch],
-            [op.doc_id for op in ops], [op.version for op in ops], [op.user_id for op in ops],
-            [op.client_id for op in ops], [op.seq for op in ops],
-            [dumps(op.delta) for op in ops], [op.created_at for op in ops],
+            [op.doc_id for op in ops], *_op_columns(ops),
             [doc_id for doc_id, _ in events], *event_columns([e for _, e in events]),
             self.origin,
         )
